@@ -1,0 +1,196 @@
+"""Audio I/O: reading any common format, resampling, and atomic writing.
+
+Arrays are ``(channels, samples)`` float32 in [-1, 1] throughout saesep.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+from .errors import SaesepError
+
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff", ".m4a", ".opus", ".wma", ".aac")
+OUTPUT_FORMATS = {"wav": "WAV", "flac": "FLAC", "ogg": "OGG", "mp3": "MP3"}
+SUBTYPES = {"16": "PCM_16", "24": "PCM_24", "float": "FLOAT"}
+
+
+@dataclass
+class AudioInfo:
+    sample_rate: int
+    channels: int
+    frames: int
+
+    @property
+    def seconds(self) -> float:
+        return self.frames / self.sample_rate
+
+
+def _unreadable(path, why="") -> SaesepError:
+    tail = f": {why}" if why else ""
+    return SaesepError(f"cannot read audio file '{path}'{tail}")
+
+
+def _check_exists(path) -> Path:
+    path = Path(path)
+    if not path.exists():
+        raise SaesepError(f"no such file: '{path}'")
+    if path.is_dir():
+        raise SaesepError(f"'{path}' is a folder, not an audio file")
+    return path
+
+
+def info(path) -> AudioInfo:
+    """Sample rate, channel count and length of a file, without decoding it."""
+    path = _check_exists(path)
+    try:
+        i = sf.info(str(path))
+        return AudioInfo(int(i.samplerate), int(i.channels), int(i.frames))
+    except Exception:
+        audio, sr = _read_fallback(path)
+        return AudioInfo(sr, audio.shape[0], audio.shape[1])
+
+
+def _read_fallback(path: Path):
+    """Decode formats libsndfile cannot (m4a, opus…) through librosa/audioread (ffmpeg)."""
+    import librosa
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            audio, sr = librosa.load(str(path), sr=None, mono=False)
+    except Exception as e:  # audioread raises many types
+        raise _unreadable(path, "not a format soundfile or ffmpeg can decode") from e
+    audio = np.atleast_2d(np.asarray(audio, dtype=np.float32))
+    return audio, int(sr)
+
+
+def read(path, sample_rate: int | None = None, mono: bool = False) -> tuple[np.ndarray, int]:
+    """Read a whole file. Returns ``(audio (channels, samples) float32, sample_rate)``.
+
+    ``sample_rate`` resamples (soxr HQ) when given; ``mono`` averages the channels.
+    """
+    path = _check_exists(path)
+    try:
+        data, sr = sf.read(str(path), dtype="float32", always_2d=True)
+        audio = np.ascontiguousarray(data.T)
+    except Exception:
+        audio, sr = _read_fallback(path)
+    if mono:
+        audio = audio.mean(axis=0, keepdims=True)
+    if sample_rate is not None and sample_rate != sr:
+        audio = resample(audio, sr, sample_rate)
+        sr = sample_rate
+    return audio, int(sr)
+
+
+def iter_blocks(path, block_frames: int) -> Iterator[np.ndarray]:
+    """Yield consecutive ``(channels, <=block_frames)`` float32 blocks of a file.
+
+    Memory stays bounded by one block for every format soundfile reads; other
+    formats are decoded whole first (ffmpeg fallback).
+    """
+    path = _check_exists(path)
+    try:
+        f = sf.SoundFile(str(path))
+    except Exception:
+        audio, _ = _read_fallback(path)
+        for start in range(0, audio.shape[1], block_frames):
+            yield audio[:, start:start + block_frames]
+        return
+    with f:
+        while True:
+            try:
+                block = f.read(block_frames, dtype="float32", always_2d=True)
+            except Exception as e:
+                raise _unreadable(path, f"decoding failed ({e})") from e
+            if len(block) == 0:
+                return
+            yield np.ascontiguousarray(block.T)
+
+
+def resample(audio: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
+    """Resample ``(channels, samples)`` audio with soxr (HQ)."""
+    if sr_in == sr_out:
+        return audio
+    return np.ascontiguousarray(soxr.resample(audio.T, sr_in, sr_out, quality="HQ").T.astype(np.float32))
+
+
+class StreamResampler:
+    """Block-wise resampler whose concatenated output equals :func:`resample`'s exactly."""
+
+    def __init__(self, sr_in: int, sr_out: int, channels: int):
+        self.identity = sr_in == sr_out
+        if not self.identity:
+            self._stream = soxr.ResampleStream(sr_in, sr_out, channels, dtype="float32", quality="HQ")
+
+    def __call__(self, block: np.ndarray, last: bool = False) -> np.ndarray:
+        """``block`` is ``(channels, n)``; returns ``(channels, m)``."""
+        if self.identity:
+            return block
+        out = self._stream.resample_chunk(np.ascontiguousarray(block.T, dtype=np.float32), last=last)
+        return np.ascontiguousarray(out.T)
+
+
+def format_for(path) -> str:
+    ext = Path(path).suffix.lower().lstrip(".")
+    if ext not in OUTPUT_FORMATS:
+        raise SaesepError(f"cannot write '{path}': choose an extension among {', '.join(OUTPUT_FORMATS)}")
+    return ext
+
+
+def subtype_for(fmt: str, bits: str) -> str | None:
+    if fmt == "wav":
+        return SUBTYPES[bits]
+    if fmt == "flac":
+        return "PCM_24" if bits in ("24", "float") else "PCM_16"
+    return None  # ogg/mp3: codec default
+
+
+@contextlib.contextmanager
+def atomic_output(path, protect: tuple = ()):
+    """Yield a temporary path next to ``path``; rename it to ``path`` only on success.
+
+    A killed or failed run leaves no file under the final name. ``protect`` lists
+    input paths that must never be overwritten.
+    """
+    path = Path(path)
+    for p in protect:
+        if Path(p).exists() and path.exists() and os.path.samefile(p, path):
+            raise SaesepError(f"refusing to overwrite the input file '{p}'")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".partial{path.suffix}", dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def open_writer(path, sample_rate: int, channels: int, bits: str = "16", fmt: str | None = None) -> sf.SoundFile:
+    """Open a soundfile for block-wise writing (use inside :func:`atomic_output`)."""
+    fmt = fmt or format_for(path)
+    try:
+        return sf.SoundFile(str(path), "w", samplerate=sample_rate, channels=channels,
+                            format=OUTPUT_FORMATS[fmt], subtype=subtype_for(fmt, bits))
+    except Exception as e:
+        raise SaesepError(f"cannot write {fmt} with {channels} channels at {sample_rate} Hz: {e}") from e
+
+
+def write(path, audio: np.ndarray, sample_rate: int, bits: str = "16", protect: tuple = ()) -> None:
+    """Write ``(channels, samples)`` audio atomically; the format follows the extension."""
+    fmt = format_for(path)
+    with atomic_output(path, protect) as tmp:
+        with open_writer(tmp, sample_rate, audio.shape[0], bits, fmt) as f:
+            f.write(np.ascontiguousarray(audio.T))

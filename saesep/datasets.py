@@ -1,0 +1,200 @@
+"""Track folders (MUSDB layout) and the sampler of training blocks.
+
+Layout: ``<root>/<split>/<track>/<stem>.{wav,flac,…}`` plus an optional
+``mixture`` file. A track without a mixture file is mixed as the sum of its stems.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import audio as audio_io
+from .config import SpectralConfig, TrainConfig
+from .errors import SaesepError
+from .spectral import context_offsets, context_margin, stft
+
+MIXTURE = "mixture"
+
+
+@dataclass
+class Track:
+    name: str
+    path: Path
+    stems: dict[str, Path] = field(default_factory=dict)
+    mixture: Path | None = None
+
+
+def find_tracks(root, split: str | None = None) -> list[Track]:
+    """All tracks of ``root/split`` (or of ``root`` itself when it holds track folders)."""
+    root = Path(root)
+    base = root / split if split else root
+    if not base.is_dir():
+        raise SaesepError(f"no such data folder: '{base}'")
+    tracks = []
+    for d in sorted(p for p in base.iterdir() if p.is_dir()):
+        files = [f for f in sorted(d.iterdir()) if f.suffix.lower() in audio_io.AUDIO_EXTENSIONS and not f.name.startswith(".")]
+        stems = {f.stem: f for f in files if f.stem != MIXTURE}
+        mix = next((f for f in files if f.stem == MIXTURE), None)
+        if stems or mix:
+            tracks.append(Track(d.name, d, stems, mix))
+    if not tracks:
+        raise SaesepError(f"no track folders with audio files in '{base}'")
+    return tracks
+
+
+def require_target(tracks: list[Track], target: str, where) -> list[Track]:
+    """Tracks that contain the target stem; a clear error if none does."""
+    have = [t for t in tracks if target in t.stems]
+    if not have:
+        names = sorted({s for t in tracks for s in t.stems})
+        raise SaesepError(f"no track in '{where}' has a '{target}' stem (stems found: {', '.join(names) or 'none'})")
+    return have
+
+
+class BlockSampler:
+    """Draws (mixture context block, target centre frame) training pairs.
+
+    ``independent`` (the paper): for the target stem and each other stem, a random
+    non-silent block from a random track, each with a random gain α ~ U[gain_min,
+    gain_max], summed in the complex STFT domain. ``aligned``: a non-silent block
+    of a real mixture and the target at the same time. Blocks that are silence
+    only are never drawn.
+
+    Audio is held for ``pool_tracks`` tracks at a time (their STFTs, one channel
+    drawn per track) and the pool is redrawn after ``pool_refresh`` blocks, so
+    memory does not grow with the size of the corpus.
+
+    :meth:`sample` returns γ-normalised ``x (n, (2C+1)*bins)`` and ``s (n, bins)``.
+    """
+
+    def __init__(self, tracks: list[Track], target: str, spectral: SpectralConfig, train: TrainConfig,
+                 seed: int, mode: str | None = None):
+        self.tracks = tracks
+        self.target = target
+        self.cfg = spectral
+        self.tcfg = train
+        self.mode = mode or train.sampling
+        self.rng = np.random.default_rng(seed)
+        self.others = sorted({s for t in tracks for s in t.stems if s != target})
+        self.drawn = 0
+        self.pool_names: list[str] = []
+        self._load_pool()
+
+    # ---- state for checkpoints -------------------------------------------------
+    def state(self) -> dict:
+        return {"rng": self.rng.bit_generator.state, "drawn": self.drawn, "pool": self.pool_names}
+
+    def set_state(self, state: dict) -> None:
+        self.rng.bit_generator.state = state["rng"]
+        self.drawn = state["drawn"]
+        if state["pool"] != self.pool_names:
+            self._load_pool(names=state["pool"])
+
+    # ---- pool ---------------------------------------------------------------
+    def _load_pool(self, names: list[str] | None = None) -> None:
+        by_name = {t.name: t for t in self.tracks}
+        if names is None:
+            k = min(self.tcfg.pool_tracks, len(self.tracks))
+            names = [self.tracks[i].name for i in sorted(self.rng.choice(len(self.tracks), k, replace=False))]
+            # channel choice per track, drawn now so the pool is a function of the RNG state
+        channel_draw = self.rng.random(len(names))
+        self.pool_names = list(names)
+        specs: dict[str, list] = {}
+        margin = context_margin(self.cfg)
+        offsets = context_offsets(self.cfg)
+        for name, u in zip(names, channel_draw):
+            t = by_name[name]
+            waves = {}
+            for stem, path in t.stems.items():
+                a, _ = audio_io.read(path, self.cfg.sample_rate)
+                waves[stem] = a
+            if t.mixture is not None:
+                waves[MIXTURE] = audio_io.read(t.mixture, self.cfg.sample_rate)[0]
+            elif waves:
+                waves[MIXTURE] = sum(waves.values())
+            n = min(w.shape[1] for w in waves.values())
+            for stem, a in waves.items():
+                # augmentation: one channel, or their mean, per track
+                ch = a.shape[0]
+                pick = int(u * (ch + 1)) if ch > 1 else 0
+                mono = a[pick, :n] if pick < ch else a[:, :n].mean(0)
+                specs.setdefault(stem, []).append(stft(mono, self.cfg))
+        self.spec = {}
+        self.active = {}
+        for stem, lst in specs.items():
+            # concatenate tracks with a gap of `margin` silent frames so blocks never straddle two tracks
+            gap = np.zeros((self.cfg.n_bins, 2 * margin + 1), np.complex64)
+            parts, starts, pos = [], [], 0
+            for s in lst:
+                parts += [gap, s]
+                starts.append(pos + gap.shape[1])
+                pos += gap.shape[1] + s.shape[1]
+            parts.append(gap)
+            spec = np.concatenate(parts, axis=1)
+            energy = (np.abs(spec) ** 2).sum(0)
+            # a block is silent when all its frames are below the threshold (relative to the stem's loudest frame)
+            thresh = energy.max() * 10 ** (self.tcfg.silence_db / 10) if energy.max() > 0 else np.inf
+            loud = energy > thresh
+            valid = np.zeros(spec.shape[1], bool)
+            for st, s in zip(starts, lst):
+                valid[st:st + s.shape[1]] = True
+            block_loud = np.zeros(spec.shape[1], bool)
+            for o in offsets:
+                block_loud |= np.roll(loud, -o)
+            self.spec[stem] = torch.from_numpy(spec)
+            self.active[stem] = np.flatnonzero(valid & block_loud)
+        if self.target not in self.active or len(self.active[self.target]) == 0:
+            raise SaesepError(f"the '{self.target}' stems drawn for training are silent")
+
+    # ---- drawing ----------------------------------------------------------------
+    def _blocks(self, stem: str, centres: np.ndarray) -> torch.Tensor:
+        idx = torch.as_tensor(centres[:, None] + context_offsets(self.cfg)[None, :])
+        return self.spec[stem].T[idx]  # (n, 2C+1, bins) complex
+
+    def _gains(self, n: int) -> torch.Tensor:
+        g = self.rng.uniform(self.tcfg.gain_min, self.tcfg.gain_max, n).astype(np.float32)
+        return torch.from_numpy(g)[:, None, None]
+
+    def _independent(self, n: int):
+        c = self.cfg.context
+        tgt = self._blocks(self.target, self.rng.choice(self.active[self.target], n))
+        alpha = self._gains(n)
+        mix = tgt * alpha
+        for stem in self.others:
+            if stem in self.active and len(self.active[stem]):
+                mix = mix + self._blocks(stem, self.rng.choice(self.active[stem], n)) * self._gains(n)
+        return mix.abs(), (tgt[:, c].abs() * alpha[:, 0])
+
+    def _aligned(self, n: int):
+        c = self.cfg.context
+        centres = self.rng.choice(self.active[MIXTURE], n)
+        mix = self._blocks(MIXTURE, centres)
+        tgt = self._blocks(self.target, centres)[:, c]
+        return mix.abs(), tgt.abs()
+
+    def sample(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Draw ``n`` blocks: γ-normalised ``x (n, (2C+1)*bins)``, ``s (n, bins)`` float32."""
+        if self.drawn >= self.tcfg.pool_refresh and len(self.tracks) > self.tcfg.pool_tracks:
+            self._load_pool()
+            self.drawn = 0
+        if self.mode == "independent":
+            mix, tgt = self._independent(n)
+        elif self.mode == "aligned":
+            mix, tgt = self._aligned(n)
+        else:
+            h = n // 2
+            m1, t1 = self._independent(h)
+            m2, t2 = self._aligned(n - h)
+            mix, tgt = torch.cat([m1, m2]), torch.cat([t1, t2])
+        self.drawn += n
+        g = mix.norm(dim=-1).mean(dim=-1, keepdim=True) + 1e-8
+        x = (mix / g[:, :, None]).reshape(n, -1)
+        return x.float().contiguous(), (tgt / g).float().contiguous()
+
+    def sample_fixed(self, n: int, batch: int = 4096) -> tuple[torch.Tensor, torch.Tensor]:
+        xs, ss = zip(*(self.sample(min(batch, n - i)) for i in range(0, n, batch)))
+        return torch.cat(xs), torch.cat(ss)

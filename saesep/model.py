@@ -1,0 +1,247 @@
+"""The stacked ReLU network, its layer-wise growth, and the model file.
+
+The network works in the γ-normalised domain: input ``x`` of shape
+``(n, (2C+1) * bins)``, output ``(n, bins)``. :class:`Model` wraps it with the
+normalisation so it maps raw context magnitudes to the centre frame's target magnitude.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from . import __version__
+from .config import SpectralConfig, TrainConfig, from_dict, to_dict
+from .errors import SaesepError
+from .spectral import normalize
+
+FORMAT = "saesep-model"
+FORMAT_VERSION = 1
+
+
+class StackedDNN(nn.Module):
+    """x_{k+1} = max(W_k x_k + b_k, 0) for k = 1..K; every layer has ``n_bins`` units."""
+
+    def __init__(self, n_bins: int, context_frames: int, n_layers: int = 0):
+        super().__init__()
+        self.n_bins = n_bins
+        self.context_frames = context_frames
+        self.layers = nn.ModuleList()
+        for _ in range(n_layers):
+            self.layers.append(nn.Linear(self.next_in_features, n_bins))
+
+    @property
+    def in_features(self) -> int:
+        return self.n_bins * self.context_frames
+
+    @property
+    def next_in_features(self) -> int:
+        return self.in_features if len(self.layers) == 0 else self.n_bins
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(n, in_features)`` → ``(n, n_bins)``, non-negative. With no layer: the centre frame."""
+        if len(self.layers) == 0:
+            return self.centre(x)
+        for layer in self.layers:
+            x = torch.relu(layer(x))
+        return x
+
+    def centre(self, x: torch.Tensor) -> torch.Tensor:
+        """S x: the centre frame of a flattened context block."""
+        c = self.context_frames // 2
+        return x[:, c * self.n_bins:(c + 1) * self.n_bins]
+
+    @torch.no_grad()
+    def add_layer(self, init: str = "ls", ls_solution: tuple[torch.Tensor, torch.Tensor] | None = None,
+                  generator: torch.Generator | None = None) -> nn.Linear:
+        """Add one layer on top; it becomes the output layer.
+
+        init: ``identity`` (W = S for the first layer, I later; b = 0: the function is
+            unchanged), ``random`` (PyTorch's default uniform init) or ``ls`` with
+            ``ls_solution = (W, b)`` from :class:`LeastSquares`.
+        """
+        d_in, d_out = self.next_in_features, self.n_bins
+        ref = self.layers[0].weight if len(self.layers) else None
+        layer = nn.Linear(d_in, d_out)
+        if ref is not None:
+            layer = layer.to(ref.device, ref.dtype)
+        if init == "identity":
+            layer.weight.zero_()
+            offset = (self.context_frames // 2) * self.n_bins if d_in != d_out else 0
+            layer.weight[:, offset:offset + d_out] = torch.eye(d_out, dtype=layer.weight.dtype)
+            layer.bias.zero_()
+        elif init == "random":
+            bound = 1 / np.sqrt(d_in)
+            layer.weight.uniform_(-bound, bound, generator=generator)
+            layer.bias.uniform_(-bound, bound, generator=generator)
+        elif init == "ls":
+            if ls_solution is None:
+                raise ValueError("init='ls' needs ls_solution=(W, b)")
+            w, b = ls_solution
+            layer.weight.copy_(w)
+            layer.bias.copy_(b)
+        else:
+            raise SaesepError(f"unknown init '{init}'")
+        self.layers.append(layer)
+        return layer
+
+
+class LeastSquares:
+    """Accumulates the statistics of a linear fit s ≈ W x + b over mini-batches.
+
+    Sums are kept in float64 and centred on the first batch's mean (a shift that
+    leaves the covariances unchanged but avoids cancellation), so no sample is
+    kept: memory is O(d_in² + d_out·d_in).
+    """
+
+    def __init__(self, d_in: int, d_out: int):
+        self.n = 0
+        self.shift_x = None
+        self.shift_s = None
+        self.sum_x = torch.zeros(d_in, dtype=torch.float64)
+        self.sum_s = torch.zeros(d_out, dtype=torch.float64)
+        self.sxx = torch.zeros(d_in, d_in, dtype=torch.float64)
+        self.ssx = torch.zeros(d_out, d_in, dtype=torch.float64)
+
+    @torch.no_grad()
+    def update(self, x: torch.Tensor, s: torch.Tensor) -> None:
+        """x: ``(n, d_in)`` features; s: ``(n, d_out)`` targets."""
+        x = x.detach().to("cpu", torch.float64)
+        s = s.detach().to("cpu", torch.float64)
+        if self.shift_x is None:
+            self.shift_x, self.shift_s = x.mean(0), s.mean(0)
+        x = x - self.shift_x
+        s = s - self.shift_s
+        self.n += x.shape[0]
+        self.sum_x += x.sum(0)
+        self.sum_s += s.sum(0)
+        self.sxx += x.T @ x
+        self.ssx += s.T @ x
+
+    def tensors(self) -> list[torch.Tensor]:
+        """The sums, for an all-reduce across processes (shifts must agree first)."""
+        return [self.sum_x, self.sum_s, self.sxx, self.ssx]
+
+    def solve(self, ridge: float = 1e-4) -> tuple[torch.Tensor, torch.Tensor]:
+        """W = C_sx (C_xx + λI)⁻¹ and b = s̄ − W x̄, with λ = ridge · mean(diag C_xx).
+
+        Returns float32 ``W (d_out, d_in)`` and ``b (d_out,)``.
+        """
+        if self.n < 2:
+            raise SaesepError("least-squares init needs at least 2 samples")
+        mx, ms = self.sum_x / self.n, self.sum_s / self.n
+        cxx = self.sxx / self.n - torch.outer(mx, mx)
+        csx = self.ssx / self.n - torch.outer(ms, mx)
+        lam = ridge * max(float(torch.diagonal(cxx).mean()), 1e-12)
+        a = cxx + lam * torch.eye(cxx.shape[0], dtype=torch.float64)
+        chol, info = torch.linalg.cholesky_ex(a)
+        if int(info) != 0:
+            # Singular features (e.g. dead units): add a little more ridge.
+            chol = torch.linalg.cholesky(a + 1e-6 * float(torch.diagonal(cxx).mean() + 1e-12) * torch.eye(a.shape[0], dtype=torch.float64))
+        w = torch.cholesky_solve(csx.T.contiguous(), chol).T
+        b = (ms + self.shift_s) - w @ (mx + self.shift_x)
+        return w.float(), b.float()
+
+
+def package_versions() -> dict:
+    import librosa
+    import soundfile
+
+    return {"saesep": __version__, "torch": torch.__version__, "numpy": np.__version__,
+            "librosa": librosa.__version__, "soundfile": soundfile.__version__,
+            "python": platform.python_version()}
+
+
+@dataclass
+class Model:
+    """A trained extractor: network + everything needed to use and reproduce it."""
+
+    net: StackedDNN
+    spectral: SpectralConfig
+    target: str
+    train: TrainConfig = field(default_factory=TrainConfig)
+    history: dict = field(default_factory=dict)
+    meta: dict = field(default_factory=dict)
+
+    @torch.no_grad()
+    def estimate(self, blocks: torch.Tensor) -> torch.Tensor:
+        """Raw context magnitudes ``(n, 2C+1, bins)`` → target magnitude ``(n, bins)``."""
+        x, g = normalize(blocks)
+        return self.net(x) * g
+
+    def to(self, device) -> "Model":
+        self.net.to(device)
+        return self
+
+    def describe(self) -> dict:
+        n_params = sum(p.numel() for p in self.net.parameters())
+        return {"target": self.target, "layers": len(self.net.layers), "parameters": n_params,
+                "spectral": to_dict(self.spectral), "train": to_dict(self.train), **self.meta}
+
+
+def save(model: Model, path, extra: dict | None = None, half: bool = False) -> None:
+    """Write a model file loadable with ``torch.load(weights_only=True)``.
+
+    Metadata are stored as one JSON string; tensors as a plain state dict.
+    ``extra`` adds tensors/values (training checkpoints); ``half`` stores float16 weights.
+    """
+    from .audio import atomic_output
+
+    state = {k: (v.half() if half else v.float()).cpu().contiguous() for k, v in model.net.state_dict().items()}
+    meta = {
+        "format": FORMAT, "format_version": FORMAT_VERSION, "target": model.target,
+        "n_layers": len(model.net.layers), "n_bins": model.net.n_bins, "context_frames": model.net.context_frames,
+        "spectral": to_dict(model.spectral), "train": to_dict(model.train), "history": model.history,
+        "meta": {**model.meta, "versions": model.meta.get("versions", package_versions()),
+                 "saved_at": model.meta.get("saved_at", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))},
+    }
+    payload = {"format": FORMAT, "meta_json": json.dumps(meta), "state_dict": state}
+    if extra:
+        payload["extra"] = extra
+    with atomic_output(path) as tmp:
+        torch.save(payload, tmp)
+
+
+def load_payload(path) -> tuple[dict, dict]:
+    """Read a model file safely. Returns ``(meta, payload)``; raises SaesepError if it is not one."""
+    path = Path(path)
+    if not path.is_file():
+        raise SaesepError(f"no such model file: '{path}'")
+    try:
+        payload = torch.load(str(path), map_location="cpu", weights_only=True)
+    except Exception as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise SaesepError(f"'{path}' is not a saesep model file ({first[:120]})") from e
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT or "meta_json" not in payload:
+        raise SaesepError(f"'{path}' is not a saesep model file")
+    try:
+        meta = json.loads(payload["meta_json"])
+    except Exception as e:
+        raise SaesepError(f"'{path}' is a damaged saesep model file (bad metadata)") from e
+    return meta, payload
+
+
+def load(path, device: str | torch.device = "cpu") -> Model:
+    """Load a model file written by :func:`save`."""
+    meta, payload = load_payload(path)
+    try:
+        net = StackedDNN(meta["n_bins"], meta["context_frames"], meta["n_layers"])
+        net.load_state_dict({k: v.float() for k, v in payload["state_dict"].items()})
+        spectral = from_dict(SpectralConfig, meta["spectral"])
+        train = from_dict(TrainConfig, meta["train"])
+    except SaesepError:
+        raise
+    except Exception as e:
+        raise SaesepError(f"'{path}' is a damaged saesep model file ({type(e).__name__})") from e
+    if spectral.n_bins != net.n_bins or spectral.context_frames != net.context_frames:
+        raise SaesepError(f"'{path}' is a damaged saesep model file (config does not match weights)")
+    net.eval()
+    model = Model(net, spectral, meta["target"], train, meta.get("history", {}), meta.get("meta", {}))
+    return model.to(device)

@@ -1,0 +1,351 @@
+"""Separation: mixture → magnitude estimate → (mask) → mixture phase → ISTFT, streamed.
+
+The file is read, resampled, transformed, separated, inverted and written in
+segments; every stage keeps only a segment plus a small overlap, so memory does
+not depend on the song's length. The streamed result equals the whole-file
+pipeline (``spectral.stft`` → network → ``spectral.istft``) to float precision.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+import numpy as np
+import torch
+
+from . import audio as audio_io
+from .config import SpectralConfig
+from .errors import SaesepError
+from .model import Model
+from .spectral import context_margin, frames_stft, stack_context, window
+
+RESIDUAL = "residual"
+
+
+@dataclass
+class SeparationOptions:
+    """mask: ``none`` (estimated magnitude with the mixture phase) or ``soft``
+    (Wiener-style mask Ŝᵖ / Σ Ŝᵢᵖ over all targets and the left-over background).
+    mask_power: the exponent p (2: power, 1: magnitude).
+    residual: also return the mixture minus the extracted target(s).
+    segment_seconds: audio processed at once; bounds the memory.
+    """
+
+    mask: str = "none"
+    mask_power: float = 2.0
+    residual: bool = False
+    segment_seconds: float = 20.0
+    device: str = "cpu"
+
+    def __post_init__(self):
+        if self.mask not in ("none", "soft"):
+            raise SaesepError(f"unknown mask '{self.mask}' (choose none or soft)")
+
+
+class _Engine:
+    """Streaming STFT → networks → ISTFT at the models' sample rate, for C channels."""
+
+    def __init__(self, models: dict[str, Model], channels: int, opts: SeparationOptions):
+        self.models, self.opts = models, opts
+        cfg = next(iter(models.values())).spectral
+        self.cfg = cfg
+        self.ch = channels
+        self.hop, self.n_fft = cfg.hop, cfg.n_fft
+        self.pad = cfg.n_fft // 2
+        self.m = context_margin(cfg)
+        self.seg = max(1, int(opts.segment_seconds * cfg.sample_rate / cfg.hop))
+        self.win = window(cfg)
+        self.names = list(models) + ([RESIDUAL] if opts.residual else [])
+        # input buffer in padded coordinates: buf[0] is padded sample buf0
+        self.buf = np.zeros((channels, self.pad), np.float32)
+        self.buf0 = 0
+        self.f0 = 0  # next centre frame to process
+        # overlap-add accumulators start at padded sample f0 * hop
+        self.acc = np.zeros((len(self.names), channels, self.n_fft), np.float32)
+        self.wss = np.zeros(self.n_fft, np.float32)
+        self.acc_base = 0  # padded sample of acc[..., 0]; everything before it was emitted
+        self.n_in = 0  # model-rate samples pushed so far
+        self.n_out = 0  # samples returned by push()
+
+    def push(self, x: np.ndarray) -> np.ndarray | None:
+        """Add ``(channels, n)`` model-rate samples; return finished ``(outputs, channels, m)``."""
+        self.n_in += x.shape[1]
+        self.buf = np.concatenate([self.buf, x], axis=1)
+        outs = []
+        while True:
+            f1 = self.f0 + self.seg
+            need = (f1 + self.m - 1) * self.hop + self.n_fft  # padded samples needed
+            if self.buf0 + self.buf.shape[1] < need:
+                break
+            outs.append(self._segment(f1, n_frames=None))
+        if not outs:
+            return None
+        out = np.concatenate(outs, axis=2)
+        self.n_out += out.shape[-1]
+        return out
+
+    def finish(self) -> np.ndarray | None:
+        """Flush the end of the signal; returns the last ``(outputs, channels, m)`` samples."""
+        total_frames = 1 + self.n_in // self.hop
+        end_pad = (total_frames + self.m + 1) * self.hop + self.n_fft - (self.buf0 + self.buf.shape[1])
+        if end_pad > 0:
+            self.buf = np.concatenate([self.buf, np.zeros((self.ch, end_pad), np.float32)], axis=1)
+        outs = []
+        while self.f0 < total_frames:
+            outs.append(self._segment(min(self.f0 + self.seg, total_frames), n_frames=total_frames))
+        outs.append(self._emit(self.pad + self.n_in))  # the tail after the last frame start
+        out = np.concatenate(outs, axis=2)
+        return out[..., : max(0, self.n_in - self.n_out)]
+
+    def _frames_mag(self, a: int, b: int):
+        """Complex STFT frames [a, b) from the buffer: ``(channels, bins, b - a)``."""
+        s = a * self.hop - self.buf0
+        e = (b - 1) * self.hop + self.n_fft - self.buf0
+        return frames_stft(self.buf[:, s:e], self.cfg)
+
+    @torch.no_grad()
+    def _segment(self, f1: int, n_frames: int | None) -> np.ndarray:
+        f0, m = self.f0, self.m
+        a, b = max(f0 - m, 0), f1 + m
+        if n_frames is not None:
+            b = min(b, n_frames)
+        spec = self._frames_mag(a, b)  # (C, bins, b - a)
+        centre = spec[:, :, f0 - a:f1 - a]
+        mag = np.abs(spec)
+        if self.cfg.stereo == "mid" and self.ch > 1:
+            net_in = np.abs(spec.mean(0, keepdims=True))
+        else:
+            net_in = mag
+        padded = np.pad(net_in, ((0, 0), (0, 0), (a - (f0 - m), (f1 + m) - b)))
+        blocks = stack_context(torch.from_numpy(padded), self.cfg, margin_padded=True)
+        dev = next(iter(self.models.values())).net.layers[0].weight.device
+        blocks = blocks.to(dev)
+        n = f1 - f0
+        est = []
+        for model in self.models.values():
+            e = model.estimate(blocks).float().cpu().numpy()  # (chs * n, bins)
+            e = e.reshape(net_in.shape[0], n, -1).transpose(0, 2, 1)  # (chs, bins, n)
+            if net_in.shape[0] != self.ch:  # mid: the mid estimate becomes a mask for every channel
+                ref = np.abs(centre.mean(0, keepdims=True))
+                e = np.minimum(e / np.maximum(ref, 1e-8), 1.0) * np.abs(centre)
+            est.append(e)
+        cmag = np.abs(centre)
+        ph = np.ones_like(centre)
+        np.divide(centre, cmag, out=ph, where=cmag > 0)
+        if self.opts.mask == "soft":
+            p = self.opts.mask_power
+            background = np.maximum(cmag - sum(est), 0)
+            denom = sum(e ** p for e in est) + background ** p + 1e-12
+            outs = [centre * (e ** p / denom) for e in est]
+        else:
+            outs = [e * ph for e in est]
+        if self.opts.residual:
+            outs.append(centre - sum(outs))
+        self._overlap_add(np.stack(outs), f0, f1)
+        self.f0 = f1
+        # drop input no longer needed: next segment starts at frame f1 - m
+        keep_from = max(f1 - m, 0) * self.hop
+        if keep_from > self.buf0:
+            self.buf = self.buf[:, keep_from - self.buf0:]
+            self.buf0 = keep_from
+        return self._emit(f1 * self.hop)
+
+    def _overlap_add(self, specs: np.ndarray, f0: int, f1: int) -> None:
+        """specs: ``(outputs, C, bins, n)`` frames f0..f1-1, added into the accumulators.
+
+        The accumulators start at padded sample ``acc_base == f0 * hop``.
+        """
+        n = f1 - f0
+        off = f0 * self.hop - self.acc_base
+        frames = np.fft.irfft(specs, n=self.n_fft, axis=2).astype(np.float32) * self.win[:, None]
+        span = off + (n - 1) * self.hop + self.n_fft
+        have = self.acc.shape[-1]
+        if have < span:
+            self.acc = np.concatenate([self.acc, np.zeros(self.acc.shape[:-1] + (span - have,), np.float32)], axis=-1)
+            self.wss = np.concatenate([self.wss, np.zeros(span - have, np.float32)])
+        w2 = self.win ** 2
+        frames = frames.transpose(0, 1, 3, 2)  # (outputs, C, n, n_fft)
+        if self.n_fft % self.hop == 0:
+            for k in range(self.n_fft // self.hop):
+                lo = off + k * self.hop
+                piece = frames[..., k * self.hop:(k + 1) * self.hop].reshape(frames.shape[0], self.ch, n * self.hop)
+                self.acc[..., lo:lo + n * self.hop] += piece
+                self.wss[lo:lo + n * self.hop] += np.tile(w2[k * self.hop:(k + 1) * self.hop], n)
+        else:
+            for j in range(n):
+                lo = off + j * self.hop
+                self.acc[..., lo:lo + self.n_fft] += frames[:, :, j]
+                self.wss[lo:lo + self.n_fft] += w2
+
+    def _emit(self, upto: int) -> np.ndarray:
+        """Output padded samples [acc_base, upto), which are final, as unpadded audio ``(outputs, C, m)``."""
+        n = upto - self.acc_base
+        if n <= 0:
+            return np.zeros((len(self.names), self.ch, 0), np.float32)
+        chunk, w = self.acc[..., :n], self.wss[:n]
+        if chunk.shape[-1] < n:
+            chunk = np.pad(chunk, ((0, 0), (0, 0), (0, n - chunk.shape[-1])))
+            w = np.pad(w, (0, n - w.shape[0]))
+        tiny = np.finfo(np.float32).tiny
+        out = np.where(w > tiny, chunk / np.where(w > tiny, w, 1), chunk)
+        self.acc, self.wss = self.acc[..., n:], self.wss[n:]
+        lo = max(self.acc_base, self.pad)
+        out = out[..., lo - self.acc_base:] if lo < upto else out[..., :0]
+        self.acc_base = upto
+        return out
+
+
+def _separate_stream(blocks: Iterable[np.ndarray], sr_in: int, channels: int, n_samples: int | None,
+                     models: dict[str, Model], opts: SeparationOptions,
+                     on_progress: Callable[[int], None] | None = None) -> Iterator[dict[str, np.ndarray]]:
+    """Yield dicts of output chunks (``name -> (channels, m)`` at ``sr_in``) as input blocks arrive.
+
+    The concatenated outputs have exactly as many samples as the input.
+    Raises SaesepError for empty, silent or non-finite input.
+    """
+    cfg = next(iter(models.values())).spectral
+    to_model = audio_io.StreamResampler(sr_in, cfg.sample_rate, channels)
+    engine = _Engine(models, channels, opts)
+    back = {name: audio_io.StreamResampler(cfg.sample_rate, sr_in, channels) for name in engine.names}
+    written = 0
+    n_read = 0
+    peak = 0.0
+
+    def emit(chunks: np.ndarray | None, last: bool):
+        nonlocal written
+        out = {}
+        for i, name in enumerate(engine.names):
+            part = chunks[i] if chunks is not None else np.zeros((channels, 0), np.float32)
+            out[name] = back[name](part, last=last)
+        m = out[engine.names[0]].shape[1]
+        if last:  # exact length: the resampler may be off by a sample or two
+            m_final = n_read - written
+            out = {k: (v[:, :m_final] if v.shape[1] >= m_final else np.pad(v, ((0, 0), (0, m_final - v.shape[1]))))
+                   for k, v in out.items()}
+            m = m_final
+        elif written + m > n_read:
+            m = max(0, n_read - written)
+            out = {k: v[:, :m] for k, v in out.items()}
+        written += m
+        return out
+
+    for block in blocks:
+        if not np.all(np.isfinite(block)):
+            raise SaesepError("input contains NaN or infinite samples")
+        peak = max(peak, float(np.abs(block).max()) if block.size else 0.0)
+        n_read += block.shape[1]
+        out = emit(engine.push(to_model(block)), last=False)
+        if out[engine.names[0]].shape[1]:
+            yield out
+        if on_progress:
+            on_progress(block.shape[1])
+    if n_read == 0:
+        raise SaesepError("input is empty (0 samples)")
+    if peak == 0.0:
+        raise SaesepError("input is silent (all samples are zero)")
+    tail = to_model(np.zeros((channels, 0), np.float32), last=True)
+    mid = engine.push(tail) if tail.shape[1] else None
+    fin = engine.finish()
+    chunks = fin if mid is None else np.concatenate([mid, fin], axis=2)
+    yield emit(chunks, last=True)
+
+
+def check_models(models: dict[str, Model]) -> None:
+    cfgs = {name: m.spectral for name, m in models.items()}
+    first = next(iter(cfgs.values()))
+    for name, c in cfgs.items():
+        if c != first:
+            raise SaesepError(f"model for '{name}' uses other STFT settings than the others; extract them separately")
+
+
+def separate(audio: np.ndarray, sample_rate: int, models: Model | dict[str, Model],
+             options: SeparationOptions | None = None, block_seconds: float = 10.0) -> dict[str, np.ndarray]:
+    """Separate an in-memory signal. ``audio``: ``(channels, samples)`` or ``(samples,)``.
+
+    Returns ``{target: (channels, samples)}`` (plus ``residual`` if asked), at
+    ``sample_rate`` and with the input's shape.
+    """
+    opts = options or SeparationOptions()
+    if isinstance(models, Model):
+        models = {models.target: models}
+    check_models(models)
+    x = np.asarray(audio, dtype=np.float32)
+    squeeze = x.ndim == 1
+    x = np.atleast_2d(x)
+    step = max(1, int(block_seconds * sample_rate))
+    blocks = (x[:, i:i + step] for i in range(0, x.shape[1], step))
+    parts: dict[str, list] = {}
+    for out in _separate_stream(blocks, sample_rate, x.shape[0], x.shape[1], models, opts):
+        for k, v in out.items():
+            parts.setdefault(k, []).append(v)
+    res = {k: np.concatenate(v, axis=1) for k, v in parts.items()}
+    return {k: (v[0] if squeeze else v) for k, v in res.items()}
+
+
+def output_path(input_path, out_dir, target: str, fmt: str, template: str = "{track}/{target}.{ext}") -> Path:
+    track = Path(input_path).stem
+    try:
+        rel = template.format(track=track, target=target, ext=fmt, stem=target, filename=track)
+    except (KeyError, IndexError) as e:
+        raise SaesepError(f"bad --filename template '{template}': unknown field {e}") from e
+    return Path(out_dir) / rel
+
+
+@dataclass
+class FileResult:
+    input: str
+    outputs: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+    audio_seconds: float = 0.0
+    status: str = "ok"
+    error: str = ""
+
+
+def extract_file(input_path, models: Model | dict[str, Model], out_dir, options: SeparationOptions | None = None,
+                 fmt: str = "wav", bits: str = "16", template: str = "{track}/{target}.{ext}",
+                 progress: bool = False, block_seconds: float = 10.0) -> FileResult:
+    """Separate one file into ``out_dir`` (streamed; outputs written atomically).
+
+    Outputs are at the input's sample rate, channel count and exact length.
+    """
+    from tqdm.auto import tqdm
+
+    opts = options or SeparationOptions()
+    if isinstance(models, Model):
+        models = {models.target: models}
+    check_models(models)
+    t0 = time.time()
+    inf = audio_io.info(input_path)
+    if inf.frames == 0:
+        raise SaesepError(f"'{input_path}' is empty (0 samples)")
+    names = list(models) + ([RESIDUAL] if opts.residual else [])
+    paths = {n: output_path(input_path, out_dir, n, fmt, template) for n in names}
+    src = Path(input_path).resolve()
+    for n, p in paths.items():
+        if p.resolve() == src:
+            raise SaesepError(f"output '{p}' would overwrite the input; choose another -o or --filename")
+    if len(set(paths.values())) != len(paths):
+        raise SaesepError(f"--filename template '{template}' gives the same path for several outputs; use {{target}}")
+    step = max(1, int(block_seconds * inf.sample_rate))
+    with contextlib.ExitStack() as stack:
+        writers = {}
+        for n, p in paths.items():
+            tmp = stack.enter_context(audio_io.atomic_output(p, protect=(input_path,)))
+            writers[n] = stack.enter_context(audio_io.open_writer(tmp, inf.sample_rate, inf.channels, bits, fmt))
+        bar = stack.enter_context(tqdm(total=inf.frames, disable=not progress, unit="sample", unit_scale=True,
+                                       desc=Path(input_path).name[:30], leave=False))
+        try:
+            for out in _separate_stream(audio_io.iter_blocks(input_path, step), inf.sample_rate, inf.channels,
+                                        inf.frames, models, opts, on_progress=bar.update):
+                for n, chunk in out.items():
+                    writers[n].write(np.ascontiguousarray(np.clip(chunk, -1, 1).T))
+        except SaesepError as e:
+            raise SaesepError(f"'{input_path}': {e}") from e
+        for w in writers.values():
+            w.close()
+    return FileResult(str(input_path), {n: str(p) for n, p in paths.items()}, round(time.time() - t0, 3),
+                      round(inf.seconds, 3))

@@ -1,0 +1,282 @@
+"""Layer-wise training: add a layer → initialise it → train the whole net → … → fine-tune.
+
+The normalised error J = Σ‖s − ŝ‖² / Σ‖s − S x‖² (S x: the mixture's centre frame)
+is recorded for a fixed training subset and the validation set, with the
+iterations where layers were added, so the staircase can be plotted.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from . import model as model_io
+from .config import Preset, SpectralConfig, TrainConfig, from_dict, preset as get_preset
+from .datasets import BlockSampler, find_tracks, require_target
+from .errors import SaesepError
+from .model import LeastSquares, Model, StackedDNN
+
+
+@torch.no_grad()
+def normalised_error(net: StackedDNN, x: torch.Tensor, s: torch.Tensor, batch: int = 8192) -> float:
+    """J on a fixed set: x ``(n, in_features)``, s ``(n, bins)``, both γ-normalised."""
+    num = den = 0.0
+    for i in range(0, x.shape[0], batch):
+        xb, sb = x[i:i + batch], s[i:i + batch]
+        num += float(((sb - net(xb)) ** 2).sum())
+        den += float(((sb - net.centre(xb)) ** 2).sum())
+    return num / max(den, 1e-20)
+
+
+@torch.no_grad()
+def least_squares_layer(net: StackedDNN, batches, ridge: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Fit the next layer by least squares on the current network's output.
+
+    batches: iterable of ``(x, s)``; the features are ``x`` for the first layer, else ``net(x)``.
+    """
+    ls = LeastSquares(net.next_in_features, net.n_bins)
+    for x, s in batches:
+        ls.update(x if len(net.layers) == 0 else net(x), s)
+    return ls.solve(ridge)
+
+
+def _stages(cfg: TrainConfig) -> list[dict]:
+    st = [{"name": f"layer {k}", "layers": k, "add": True, "iters": cfg.iters_per_layer} for k in range(1, cfg.layers + 1)]
+    if cfg.finetune_iters > 0:
+        st.append({"name": "fine-tune", "layers": cfg.layers, "add": False, "iters": cfg.finetune_iters})
+    return st
+
+
+def checkpoint_path(out) -> Path:
+    out = Path(out)
+    return out.with_name(out.name + ".ckpt")
+
+
+class Trainer:
+    """Holds the data, the network and the history of one training run."""
+
+    def __init__(self, data, spectral: SpectralConfig, cfg: TrainConfig, device: str = "cpu",
+                 progress: bool = True, log: Callable[[str], None] = print):
+        self.spectral, self.cfg, self.device, self.progress, self.log = spectral, cfg, torch.device(device), progress, log
+        torch.manual_seed(cfg.seed)
+        self.gen = torch.Generator().manual_seed(cfg.seed)
+        root = Path(data)
+        train_tracks = require_target(find_tracks(root, "train" if (root / "train").is_dir() else None), cfg.target, root)
+        self.sampler = BlockSampler(train_tracks, cfg.target, spectral, cfg, seed=cfg.seed)
+        if (root / "valid").is_dir():
+            vtracks = require_target(find_tracks(root, "valid"), cfg.target, root / "valid")
+            vs = BlockSampler(vtracks, cfg.target, spectral, cfg, seed=cfg.seed + 1)
+            self.valid = vs.sample_fixed(cfg.valid_samples)
+            del vs
+        else:
+            self.log("no 'valid' split: validating on separate blocks of the training tracks")
+            self.valid = self.sampler.sample_fixed(cfg.valid_samples)
+        self.monitor = self.sampler.sample_fixed(cfg.monitor_samples)
+        self.fixed = self.sampler.sample_fixed(cfg.samples) if cfg.optimizer == "lbfgs" else None
+        self.valid = tuple(t.to(self.device) for t in self.valid)
+        self.monitor = tuple(t.to(self.device) for t in self.monitor)
+        if self.fixed is not None:
+            self.fixed = tuple(t.to(self.device) for t in self.fixed)
+            self.monitor = (self.fixed[0][: cfg.monitor_samples], self.fixed[1][: cfg.monitor_samples])
+        self.net = StackedDNN(spectral.n_bins, spectral.context_frames).to(self.device)
+        self.history = {"curve": [], "layers_added": [], "stages": []}
+        self.iteration = 0
+        self.stage = 0
+
+    # ---- measurements -----------------------------------------------------------
+    def scores(self) -> tuple[float, float]:
+        return normalised_error(self.net, *self.monitor), normalised_error(self.net, *self.valid)
+
+    def _record(self, layer: int):
+        jt, jv = self.scores()
+        self.history["curve"].append({"iteration": self.iteration, "layers": layer, "J_train": jt, "J_valid": jv})
+        return jt, jv
+
+    # ---- one stage ----------------------------------------------------------------
+    def _ls_batches(self):
+        if self.fixed is not None:
+            x, s = self.fixed
+            for i in range(0, x.shape[0], 4096):
+                yield x[i:i + 4096], s[i:i + 4096]
+        else:
+            n = self.cfg.ls_samples
+            for i in range(0, n, 4096):
+                x, s = self.sampler.sample(min(4096, n - i))
+                yield x.to(self.device), s.to(self.device)
+
+    def add_layer(self, k: int) -> None:
+        jt0, jv0 = self._record(k - 1)  # the point just before the jump
+        sol = least_squares_layer(self.net, self._ls_batches(), self.cfg.ridge) if self.cfg.init == "ls" else None
+        if sol is not None:
+            sol = tuple(t.to(self.device) for t in sol)
+        self.net.add_layer(self.cfg.init, sol, generator=self.gen)
+        self.net.to(self.device)
+        jt1, jv1 = self._record(k)
+        self.history["layers_added"].append({"iteration": self.iteration, "layer": k, "init": self.cfg.init,
+                                             "J_train_before": jt0, "J_train_after": jt1,
+                                             "J_valid_before": jv0, "J_valid_after": jv1})
+        self.log(f"layer {k} added ({self.cfg.init} init): J_valid {jv0:.4f} -> {jv1:.4f}")
+
+    def _adam_step(self, opt) -> float:
+        x, s = self.sampler.sample(self.cfg.batch_size)
+        x, s = x.to(self.device), s.to(self.device)
+        loss = ((self.net(x) - s) ** 2).sum(1).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return float(loss)
+
+    def _lbfgs_step(self, opt) -> float:
+        x, s = self.fixed
+        n = x.shape[0]
+
+        def closure():
+            opt.zero_grad(set_to_none=True)
+            total = 0.0
+            for i in range(0, n, 16384):
+                loss = ((self.net(x[i:i + 16384]) - s[i:i + 16384]) ** 2).sum() / n
+                loss.backward()
+                total += float(loss)
+            return torch.tensor(total)
+
+        return float(opt.step(closure))
+
+    def run_stage(self, st: dict, bar=None) -> None:
+        cfg = self.cfg
+        t0 = time.time()
+        if st["add"]:
+            self.add_layer(st["layers"])
+        params = list(self.net.parameters())
+        if cfg.optimizer == "adam":
+            opt, step = torch.optim.Adam(params, lr=cfg.lr), self._adam_step
+        else:
+            opt = torch.optim.LBFGS(params, lr=1, max_iter=1, history_size=cfg.lbfgs_history, line_search_fn="strong_wolfe")
+            step = self._lbfgs_step
+        best = (self.history["curve"][-1]["J_valid"] if self.history["curve"] else math.inf)
+        best_state = {k: v.clone() for k, v in self.net.state_dict().items()}
+        since_best = 0
+        done = 0
+        for i in range(st["iters"]):
+            loss = step(opt)
+            if not math.isfinite(loss):
+                raise SaesepError(f"training diverged (non-finite loss) in stage '{st['name']}' at iteration {self.iteration}; "
+                                  "the last good checkpoint is kept (try a lower --lr)")
+            self.iteration += 1
+            done += 1
+            if bar is not None:
+                bar.update(1)
+            if (i + 1) % cfg.eval_every == 0 or i + 1 == st["iters"]:
+                jt, jv = self._record(st["layers"])
+                if bar is not None:
+                    bar.set_postfix_str(f"{st['name']} J_train {jt:.3f} J_valid {jv:.3f}")
+                if jv < best - 1e-6:
+                    best, since_best = jv, 0
+                    best_state = {k: v.clone() for k, v in self.net.state_dict().items()}
+                else:
+                    since_best += 1
+                    if since_best > cfg.patience:
+                        self.log(f"{st['name']}: early stop, no validation gain in {since_best} evaluations")
+                        break
+        if bar is not None and done < st["iters"]:
+            bar.update(st["iters"] - done)
+        self.net.load_state_dict(best_state)
+        secs = time.time() - t0
+        self.history["stages"].append({"name": st["name"], "layers": st["layers"], "iterations": done,
+                                       "seconds": round(secs, 2), "J_valid": best,
+                                       "samples_per_second": round(done * (cfg.batch_size if cfg.optimizer == "adam" else cfg.samples) / max(secs, 1e-9), 1)})
+        self.log(f"{st['name']}: {done} iterations in {secs:.1f} s, J_valid {best:.4f}")
+
+    # ---- persistence --------------------------------------------------------------
+    def model(self, meta: dict | None = None) -> Model:
+        return Model(self.net, self.spectral, self.cfg.target, self.cfg, self.history, meta or {})
+
+    def save_checkpoint(self, path, meta: dict) -> None:
+        extra = {"stage": self.stage, "iteration": self.iteration, "torch_rng": torch.get_rng_state(),
+                 "gen_rng": self.gen.get_state(), "sampler_json": json.dumps(self.sampler.state())}
+        model_io.save(self.model(meta), path, extra=extra)
+
+    def restore_checkpoint(self, path) -> None:
+        meta, payload = model_io.load_payload(path)
+        extra = payload.get("extra") or {}
+        if "stage" not in extra:
+            raise SaesepError(f"'{path}' is a model, not a training checkpoint")
+        loaded = model_io.load(path, self.device)
+        self.net = loaded.net.to(self.device)
+        self.history = loaded.history
+        self.stage, self.iteration = int(extra["stage"]), int(extra["iteration"])
+        torch.set_rng_state(extra["torch_rng"])
+        self.gen.set_state(extra["gen_rng"])
+        self.sampler.set_state(json.loads(extra["sampler_json"]))
+
+
+def train(data, out, target: str = "bass", preset: str | Preset = "default", resume: bool = False,
+          device: str = "cpu", plot=None, progress: bool = True, log: Callable[[str], None] = print,
+          **overrides) -> Model:
+    """Train a model on the track folder ``data`` and write it to ``out``.
+
+    ``overrides`` replace fields of the preset's TrainConfig or SpectralConfig
+    (e.g. ``layers=5, init="identity", optimizer="lbfgs", hop=256``).
+    Returns the trained :class:`Model`. With ``resume``, continues from ``out.ckpt``.
+    """
+    from tqdm.auto import tqdm
+
+    p = get_preset(preset) if isinstance(preset, str) else preset
+    sp_fields = set(SpectralConfig.__dataclass_fields__)
+    tr_fields = set(TrainConfig.__dataclass_fields__)
+    unknown = set(overrides) - sp_fields - tr_fields
+    if unknown:
+        raise SaesepError(f"unknown training option(s): {', '.join(sorted(unknown))}")
+    spectral = from_dict(SpectralConfig, {**p.spectral.__dict__, **{k: v for k, v in overrides.items() if k in sp_fields and v is not None}})
+    cfg = from_dict(TrainConfig, {**p.train.__dict__, "target": target,
+                                  **{k: v for k, v in overrides.items() if k in tr_fields and v is not None}})
+    device = resolve_device(device)
+    ckpt = checkpoint_path(out)
+    if resume and not ckpt.exists():
+        raise SaesepError(f"nothing to resume: no checkpoint '{ckpt}'")
+    if resume:
+        cmeta, _ = model_io.load_payload(ckpt)
+        spectral = from_dict(SpectralConfig, cmeta["spectral"])
+        cfg = from_dict(TrainConfig, cmeta["train"])
+    t0 = time.time()
+    tr = Trainer(data, spectral, cfg, device, progress, log)
+    meta = {"preset": p.__class__.__name__ if not isinstance(preset, str) else preset, "data": str(data),
+            "seed": cfg.seed}
+    if resume:
+        tr.restore_checkpoint(ckpt)
+        log(f"resuming after stage {tr.stage} of {len(_stages(cfg))} (iteration {tr.iteration})")
+    stages = _stages(cfg)
+    total = sum(s["iters"] for s in stages)
+    done_iters = sum(s["iters"] for s in stages[:tr.stage])
+    with tqdm(total=total, initial=done_iters, disable=not progress, unit="it", desc=f"train {target}") as bar:
+        while tr.stage < len(stages):
+            tr.run_stage(stages[tr.stage], bar)
+            tr.stage += 1
+            if tr.stage < len(stages):
+                tr.save_checkpoint(ckpt, meta)
+    tr.history["train_seconds"] = round(time.time() - t0, 2)
+    model = tr.model(meta)
+    model.net.eval()
+    model_io.save(model, out)
+    if ckpt.exists():
+        ckpt.unlink()
+    if plot:
+        from .plot import plot_history
+
+        plot_history(model.history, plot, title=f"saesep {target}: {cfg.init} init, {cfg.optimizer}")
+    return model
+
+
+def resolve_device(device: str) -> str:
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise SaesepError("--device cuda asked for, but no CUDA GPU is available")
+    if device not in ("cpu",) and not device.startswith("cuda"):
+        raise SaesepError(f"unknown device '{device}' (choose auto, cpu or cuda)")
+    return device

@@ -217,8 +217,8 @@ def load_payload(path) -> tuple[dict, dict]:
     try:
         payload = torch.load(str(path), map_location="cpu", weights_only=True)
     except Exception as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise SaesepError(f"'{path}' is not a saesep model file ({first[:120]})") from e
+        # includes pickles that reference code: weights_only refuses them without running anything
+        raise SaesepError(f"'{path}' is not a saesep model file (not a weights-only torch file)") from e
     if not isinstance(payload, dict) or payload.get("format") != FORMAT or "meta_json" not in payload:
         raise SaesepError(f"'{path}' is not a saesep model file")
     try:

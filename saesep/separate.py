@@ -21,7 +21,7 @@ from . import audio as audio_io
 from .config import SpectralConfig
 from .errors import SaesepError
 from .model import Model
-from .spectral import context_margin, frames_stft, stack_context, window
+from .spectral import context_margin, frames_stft, n_frames, stack_context, window
 
 RESIDUAL = "residual"
 
@@ -59,7 +59,7 @@ class _Engine:
         self.m = context_margin(cfg)
         self.seg = max(1, int(opts.segment_seconds * cfg.sample_rate / cfg.hop))
         self.win = window(cfg)
-        self.names = list(models) + ([RESIDUAL] if opts.residual else [])
+        self.names = list(models)
         # input buffer in padded coordinates: buf[0] is padded sample buf0
         self.buf = np.zeros((channels, self.pad), np.float32)
         self.buf0 = 0
@@ -90,7 +90,7 @@ class _Engine:
 
     def finish(self) -> np.ndarray | None:
         """Flush the end of the signal; returns the last ``(outputs, channels, m)`` samples."""
-        total_frames = 1 + self.n_in // self.hop
+        total_frames = n_frames(self.n_in, self.cfg)
         end_pad = (total_frames + self.m + 1) * self.hop + self.n_fft - (self.buf0 + self.buf.shape[1])
         if end_pad > 0:
             self.buf = np.concatenate([self.buf, np.zeros((self.ch, end_pad), np.float32)], axis=1)
@@ -143,8 +143,6 @@ class _Engine:
             outs = [centre * (e ** p / denom) for e in est]
         else:
             outs = [e * ph for e in est]
-        if self.opts.residual:
-            outs.append(centre - sum(outs))
         self._overlap_add(np.stack(outs), f0, f1)
         self.f0 = f1
         # drop input no longer needed: next segment starts at frame f1 - m
@@ -211,9 +209,25 @@ def _separate_stream(blocks: Iterable[np.ndarray], sr_in: int, channels: int, n_
     to_model = audio_io.StreamResampler(sr_in, cfg.sample_rate, channels)
     engine = _Engine(models, channels, opts)
     back = {name: audio_io.StreamResampler(cfg.sample_rate, sr_in, channels) for name in engine.names}
+    # input not yet matched by output, for the residual (mixture minus targets, at the input rate,
+    # so it also keeps what lies above the model's Nyquist frequency)
+    pending: list[np.ndarray] = []
     written = 0
     n_read = 0
     peak = 0.0
+
+    def take_input(m: int) -> np.ndarray:
+        out, need = [], m
+        while need:
+            head = pending[0]
+            k = min(need, head.shape[1])
+            out.append(head[:, :k])
+            if k == head.shape[1]:
+                pending.pop(0)
+            else:
+                pending[0] = head[:, k:]
+            need -= k
+        return np.concatenate(out, axis=1) if out else np.zeros((channels, 0), np.float32)
 
     def emit(chunks: np.ndarray | None, last: bool):
         nonlocal written
@@ -222,14 +236,10 @@ def _separate_stream(blocks: Iterable[np.ndarray], sr_in: int, channels: int, n_
             part = chunks[i] if chunks is not None else np.zeros((channels, 0), np.float32)
             out[name] = back[name](part, last=last)
         m = out[engine.names[0]].shape[1]
-        if last:  # exact length: the resampler may be off by a sample or two
-            m_final = n_read - written
-            out = {k: (v[:, :m_final] if v.shape[1] >= m_final else np.pad(v, ((0, 0), (0, m_final - v.shape[1]))))
-                   for k, v in out.items()}
-            m = m_final
-        elif written + m > n_read:
-            m = max(0, n_read - written)
-            out = {k: v[:, :m] for k, v in out.items()}
+        m = n_read - written if last else min(m, n_read - written)  # exact length
+        out = {k: (v[:, :m] if v.shape[1] >= m else np.pad(v, ((0, 0), (0, m - v.shape[1])))) for k, v in out.items()}
+        if opts.residual and pending is not None:
+            out[RESIDUAL] = take_input(m) - sum(out[n] for n in engine.names)
         written += m
         return out
 
@@ -238,6 +248,8 @@ def _separate_stream(blocks: Iterable[np.ndarray], sr_in: int, channels: int, n_
             raise SaesepError("input contains NaN or infinite samples")
         peak = max(peak, float(np.abs(block).max()) if block.size else 0.0)
         n_read += block.shape[1]
+        if opts.residual:
+            pending.append(block)
         out = emit(engine.push(to_model(block)), last=False)
         if out[engine.names[0]].shape[1]:
             yield out
@@ -286,8 +298,16 @@ def separate(audio: np.ndarray, sample_rate: int, models: Model | dict[str, Mode
     return {k: (v[0] if squeeze else v) for k, v in res.items()}
 
 
+def track_name(input_path) -> str:
+    """The track's name: the file name without extension, or the folder's for MUSDB-style ``<track>/mixture.wav``."""
+    p = Path(input_path)
+    if p.stem == "mixture" and p.parent.name:
+        return Path(p.resolve()).parent.name
+    return p.stem
+
+
 def output_path(input_path, out_dir, target: str, fmt: str, template: str = "{track}/{target}.{ext}") -> Path:
-    track = Path(input_path).stem
+    track = track_name(input_path)
     try:
         rel = template.format(track=track, target=target, ext=fmt, stem=target, filename=track)
     except (KeyError, IndexError) as e:
@@ -349,3 +369,50 @@ def extract_file(input_path, models: Model | dict[str, Model], out_dir, options:
             w.close()
     return FileResult(str(input_path), {n: str(p) for n, p in paths.items()}, round(time.time() - t0, 3),
                       round(inf.seconds, 3))
+
+
+def find_audio_files(specs: Iterable[str], stdin_lines: Iterable[str] | None = None) -> tuple[list[Path], list[str]]:
+    """Expand files, folders (recursively, audio extensions only), globs and ``-`` (paths on stdin).
+
+    Returns ``(files, problems)``: problems are one-line messages for specs that match nothing.
+    """
+    import glob
+
+    files: list[Path] = []
+    problems: list[str] = []
+
+    def add_dir(d: Path):
+        found = sorted(p for p in d.rglob("*") if p.is_file() and p.suffix.lower() in audio_io.AUDIO_EXTENSIONS
+                       and not p.name.startswith("."))
+        if not found:
+            problems.append(f"no audio files in folder '{d}'")
+        files.extend(found)
+
+    for spec in specs:
+        if spec == "-":
+            for line in stdin_lines or []:
+                line = line.strip()
+                if line:
+                    p = Path(line)
+                    add_dir(p) if p.is_dir() else files.append(p)
+            continue
+        p = Path(spec)
+        if p.is_dir():
+            add_dir(p)
+        elif p.exists():
+            files.append(p)
+        elif glob.has_magic(spec):
+            matched = sorted(Path(m) for m in glob.glob(spec, recursive=True))
+            matched = [m for m in matched if m.is_file() and m.suffix.lower() in audio_io.AUDIO_EXTENSIONS]
+            if not matched:
+                problems.append(f"no audio files match '{spec}'")
+            files.extend(matched)
+        else:
+            files.append(p)  # reported as missing when processed, in order
+    seen, unique = set(), []
+    for f in files:
+        key = str(f.resolve()) if f.exists() else str(f)
+        if key not in seen:
+            seen.add(key)
+            unique.append(f)
+    return unique, problems

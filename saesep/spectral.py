@@ -2,7 +2,9 @@
 
 Shapes: audio ``(..., samples)``; spectra ``(..., bins, frames)`` with
 ``bins = n_fft // 2 + 1``; context blocks ``(n, 2C+1, bins)``.
-Frame ``t`` is centred on sample ``t * hop`` (librosa's ``center=True`` with zero padding).
+Frame ``t`` is centred on sample ``t * hop`` (librosa's ``center=True`` with zero padding),
+and one extra frame past the end makes every sample lie under at least two
+frames, so the ISTFT never divides by a vanishing window sum at the end.
 """
 
 from __future__ import annotations
@@ -22,13 +24,15 @@ def window(cfg: SpectralConfig) -> np.ndarray:
 
 
 def n_frames(n_samples: int, cfg: SpectralConfig) -> int:
-    """Frames of a signal of ``n_samples`` (centred framing)."""
-    return 1 + n_samples // cfg.hop
+    """Frames of a signal of ``n_samples`` (centred framing, one frame past the end)."""
+    return 2 + n_samples // cfg.hop
 
 
 def stft(audio: np.ndarray, cfg: SpectralConfig) -> np.ndarray:
     """Complex STFT ``(..., bins, frames)`` complex64 of ``(..., samples)`` audio."""
-    return librosa.stft(np.asarray(audio, dtype=np.float32), n_fft=cfg.n_fft, hop_length=cfg.hop,
+    audio = np.asarray(audio, dtype=np.float32)
+    audio = np.pad(audio, [(0, 0)] * (audio.ndim - 1) + [(0, cfg.hop)])
+    return librosa.stft(audio, n_fft=cfg.n_fft, hop_length=cfg.hop,
                         window=cfg.librosa_window, center=True, pad_mode="constant")
 
 

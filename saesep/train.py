@@ -130,7 +130,7 @@ class Trainer:
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        return float(loss)
+        return loss.item()
 
     def _lbfgs_step(self, opt) -> float:
         x, s = self.fixed
@@ -142,7 +142,7 @@ class Trainer:
             for i in range(0, n, 16384):
                 loss = ((self.net(x[i:i + 16384]) - s[i:i + 16384]) ** 2).sum() / n
                 loss.backward()
-                total += float(loss)
+                total += loss.item()
             return torch.tensor(total)
 
         return float(opt.step(closure))

@@ -1,0 +1,221 @@
+"""Command line: a thin layer over the Python API (train, extract, info, corpus, evaluate, models)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import click
+
+from .errors import SaesepError
+
+
+def _run(fn, *args, **kwargs):
+    """Call ``fn``; user errors become one line on stderr and exit status 1."""
+    try:
+        return fn(*args, **kwargs)
+    except SaesepError as e:
+        raise click.ClickException(str(e)) from None
+    except KeyboardInterrupt:
+        raise click.ClickException("interrupted") from None
+
+
+def _progress(quiet: bool) -> bool:
+    return not quiet and sys.stderr.isatty()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="saesep")
+def main():
+    """saesep: extract one instrument from music with a layer-wise trained DNN."""
+
+
+# ---------------------------------------------------------------------------- train
+@main.command()
+@click.option("--data", required=True, type=click.Path(file_okay=False), help="Track folder: ROOT/{train,valid}/<track>/<stem>.wav|flac.")
+@click.option("--target", default="bass", show_default=True, help="Stem to extract (a stem file name without extension).")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Model file to write (.pt).")
+@click.option("--preset", default="default", show_default=True, type=click.Choice(["default", "uhlich2015", "tiny"]))
+@click.option("--layers", type=int, help="Final number of layers K.")
+@click.option("--init", type=click.Choice(["ls", "identity", "random"]), help="Initialisation of each added layer.")
+@click.option("--optimizer", type=click.Choice(["adam", "lbfgs"]))
+@click.option("--iters-per-layer", type=int, help="Training iterations after each layer is added.")
+@click.option("--finetune-iters", type=int, help="Iterations of the final fine-tuning stage.")
+@click.option("--lr", type=float, help="Adam learning rate.")
+@click.option("--batch-size", type=int, help="Adam mini-batch size (blocks).")
+@click.option("--samples", type=int, help="Fixed training set size in blocks (lbfgs).")
+@click.option("--sampling", type=click.Choice(["independent", "aligned", "both"]), help="How training blocks are drawn.")
+@click.option("--ridge", type=float, help="Ridge term of the least-squares init, relative to mean(diag C_xx).")
+@click.option("--sample-rate", type=int, help="Model sample rate in Hz.")
+@click.option("--n-fft", type=int, help="STFT frame length in samples.")
+@click.option("--hop", type=int, help="STFT hop in samples.")
+@click.option("--window", type=click.Choice(["hann", "hamming", "rectangular"]))
+@click.option("--context", type=int, help="Context frames C on each side of the centre frame.")
+@click.option("--seed", type=int, help="Random seed (same seed, same data, same model).")
+@click.option("--plot", type=click.Path(dir_okay=False), help="Write the staircase plot (PNG) here.")
+@click.option("--resume", is_flag=True, help="Continue an interrupted run from OUT.ckpt.")
+@click.option("--device", default="cpu", show_default=True, help="auto, cpu or cuda.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar or log lines.")
+def train(data, target, out, preset, plot, resume, device, quiet, **opts):
+    """Train a model that extracts TARGET from mixtures, layer by layer."""
+    from .train import train as train_api
+
+    log = (lambda m: None) if quiet else (lambda m: click.echo(m, err=True))
+    model = _run(train_api, data, out, target=target, preset=preset, resume=resume, device=device, plot=plot,
+                 progress=_progress(quiet), log=log, **opts)
+    jv = model.history["stages"][-1]["J_valid"] if model.history.get("stages") else float("nan")
+    if not quiet:
+        click.echo(f"wrote {out} ({len(model.net.layers)} layers, validation J {jv:.4f})")
+
+
+# -------------------------------------------------------------------------- extract
+def _load_models(model_paths, target, device):
+    from . import model as model_io
+    from . import models as builtin
+
+    if target == "all" and not model_paths:
+        model_paths = [str(p) for p in builtin.available().values()]
+        if not model_paths:
+            raise SaesepError("no built-in models are installed; pass --model FILE")
+    elif not model_paths:
+        model_paths = [str(builtin.path_for(target or "bass"))]
+    models = {}
+    for p in model_paths:
+        m = model_io.load(p, device)
+        if target not in (None, "all") and len(model_paths) == 1 and m.target != target:
+            raise SaesepError(f"model '{p}' extracts '{m.target}', not '{target}'")
+        if m.target in models:
+            raise SaesepError(f"two models extract '{m.target}'")
+        models[m.target] = m
+    return models
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("-m", "--model", "model_paths", multiple=True, type=click.Path(dir_okay=False),
+              help="Model file (repeat for several targets). Default: the built-in model for --target.")
+@click.option("-t", "--target", default=None, help="Target to extract with the built-in models: bass, lead, other, drums or all.")
+@click.option("-o", "--out", "out_dir", default="separated", show_default=True, type=click.Path(file_okay=False), help="Output folder.")
+@click.option("--filename", default="{track}/{target}.{ext}", show_default=True, help="Output path template under -o: {track}, {target}, {ext}.")
+@click.option("-f", "--format", "fmt", default="wav", show_default=True, type=click.Choice(["wav", "flac", "ogg", "mp3"]))
+@click.option("--bits", default="16", show_default=True, type=click.Choice(["16", "24", "float"]), help="Sample format of wav/flac output.")
+@click.option("--residual", is_flag=True, help="Also write the mixture minus the target(s) as 'residual'.")
+@click.option("--mask", default="none", show_default=True, type=click.Choice(["none", "soft"]),
+              help="none: estimated magnitude + mixture phase; soft: Wiener-style mask (the paper's post-filter).")
+@click.option("--wiener", is_flag=True, help="Same as --mask soft.")
+@click.option("--mask-power", default=2.0, show_default=True, type=float, help="Exponent of the soft mask (2: power, 1: magnitude).")
+@click.option("--segment", default=20.0, show_default=True, type=float, help="Seconds processed at once (bounds memory).")
+@click.option("--device", default="cpu", show_default=True, help="auto, cpu or cuda.")
+@click.option("-j", "--jobs", default=1, show_default=True, type=int, help="Files processed in parallel.")
+@click.option("--skip-existing", is_flag=True, help="Skip files whose outputs all exist (cheap reruns of a batch).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON line per file (input, outputs, seconds, status).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+def extract(inputs, model_paths, target, out_dir, filename, fmt, bits, residual, mask, wiener, mask_power, segment,
+            device, jobs, skip_existing, as_json, quiet):
+    """Extract the target instrument from INPUTS (files, folders, globs; '-' reads paths from stdin).
+
+    Outputs go to OUT/<track>/<target>.<ext> at the input's sample rate, channel
+    count and length. A file that fails is reported and skipped; the exit status
+    is 1 if any failed.
+    """
+    from tqdm.auto import tqdm
+
+    from .separate import SeparationOptions, extract_file, find_audio_files, output_path, RESIDUAL
+    from .train import resolve_device
+
+    dev = _run(resolve_device, device)
+    models = _run(_load_models, model_paths, target, dev)
+    opts = _run(SeparationOptions, mask="soft" if wiener else mask, mask_power=mask_power, residual=residual,
+                segment_seconds=segment, device=dev)
+    stdin = sys.stdin if "-" in inputs else None
+    files, problems = find_audio_files(inputs, stdin)
+    for p in problems:
+        click.echo(f"error: {p}", err=True)
+    failures = len(problems)
+    lock = threading.Lock()
+    progress = _progress(quiet)
+    names = list(models) + ([RESIDUAL] if residual else [])
+    claimed: dict = {}
+    for f in files:  # two inputs must never write the same output file
+        for n in names:
+            claimed.setdefault(output_path(f, out_dir, n, fmt, filename).resolve(), []).append(f)
+    clashes = {f for fs in claimed.values() if len(fs) > 1 for f in fs[1:]}
+
+    def one(path: Path):
+        if path in clashes:
+            return {"input": str(path), "outputs": {}, "seconds": 0.0, "status": "error",
+                    "error": f"'{path}' would write the same output as another input; use --filename with a unique {{track}}"}
+        if skip_existing and all(output_path(path, out_dir, n, fmt, filename).exists() for n in names):
+            return {"input": str(path), "outputs": {}, "seconds": 0.0, "status": "skipped"}
+        try:
+            r = extract_file(path, models, out_dir, opts, fmt=fmt, bits=bits, template=filename,
+                             progress=progress and jobs == 1)
+            return {"input": r.input, "outputs": r.outputs, "seconds": r.seconds, "audio_seconds": r.audio_seconds,
+                    "status": "ok"}
+        except SaesepError as e:
+            return {"input": str(path), "outputs": {}, "seconds": 0.0, "status": "error", "error": str(e)}
+
+    def report(res):
+        nonlocal failures
+        with lock:
+            if res["status"] == "error":
+                failures += 1
+            if as_json:
+                click.echo(json.dumps(res))
+            elif res["status"] == "error":
+                click.echo(f"error: {res['error']}", err=True)
+            elif not quiet:
+                outs = ", ".join(res["outputs"].values()) or "(outputs exist, skipped)"
+                click.echo(f"{res['input']} -> {outs}", err=not sys.stdout.isatty() and False)
+
+    with tqdm(total=len(files), disable=not progress or len(files) < 2, unit="file", desc="files") as bar:
+        if jobs > 1:
+            import torch
+
+            torch.set_num_threads(max(1, torch.get_num_threads() // jobs))
+            with ThreadPoolExecutor(jobs) as ex:
+                for res in ex.map(one, files):
+                    report(res)
+                    bar.update(1)
+        else:
+            for f in files:
+                report(one(f))
+                bar.update(1)
+    if failures:
+        raise click.ClickException(f"{failures} of {len(files) + len(problems)} input(s) failed")
+
+
+# ----------------------------------------------------------------------------- info
+@main.command()
+@click.argument("model_path", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print everything, history included, as JSON.")
+def info(model_path, as_json):
+    """Show a model file's target, STFT settings, layers, training history and versions."""
+    from . import model as model_io
+
+    meta, _ = _run(model_io.load_payload, model_path)
+    if as_json:
+        click.echo(json.dumps(meta, indent=2))
+        return
+    sp, tr, h = meta["spectral"], meta["train"], meta.get("history", {})
+    click.echo(f"target       {meta['target']}")
+    click.echo(f"layers       {meta['n_layers']} x {meta['n_bins']} units, input {meta['context_frames']} frames x {meta['n_bins']} bins")
+    click.echo(f"stft         {sp['sample_rate']} Hz, n_fft {sp['n_fft']}, hop {sp['hop']}, {sp['window']} window, "
+               f"context C={sp['context']} stride {sp['context_stride']}, stereo {sp['stereo']}")
+    click.echo(f"training     {tr['optimizer']}, init {tr['init']}, sampling {tr['sampling']}, seed {tr['seed']}")
+    for ev in h.get("layers_added", []):
+        click.echo(f"  + layer {ev['layer']} at it {ev['iteration']}: J_valid {ev['J_valid_before']:.4f} -> {ev['J_valid_after']:.4f}")
+    for st in h.get("stages", []):
+        click.echo(f"  {st['name']:<10} {st['iterations']:>6} it {st['seconds']:>8.1f} s  J_valid {st['J_valid']:.4f}")
+    m = meta.get("meta", {})
+    for k in ("data", "preset", "command"):
+        if k in m:
+            click.echo(f"{k:<12} {m[k]}")
+    click.echo("versions     " + ", ".join(f"{k} {v}" for k, v in m.get("versions", {}).items()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,102 @@
+"""The CLI: end to end, and bad input → one line on stderr, non-zero exit, no partial output."""
+
+import os
+
+import numpy as np
+import pytest
+import soundfile as sf
+from click.testing import CliRunner
+
+from saesep.cli import main
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+def _song(path, seconds=1.0, sr=22050, channels=2, value=None):
+    n = int(seconds * sr)
+    x = np.random.default_rng(0).standard_normal((n, channels)).astype(np.float32) * 0.1 if value is None else np.full((n, channels), value, np.float32)
+    sf.write(path, x, sr)
+    return path
+
+
+def _one_line_error(result):
+    assert result.exit_code != 0
+    assert "Traceback" not in result.output
+    lines = [l for l in result.output.strip().splitlines() if l.strip()]
+    assert lines and all(l.startswith(("Error:", "error:")) for l in lines), result.output
+
+
+def test_extract_batch_continues_after_a_bad_file(runner, tiny_model, tmp_path):
+    model, _ = tiny_model
+    good = _song(tmp_path / "good.wav")
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"RIFF not really a wav file")
+    res = runner.invoke(main, ["extract", str(bad), str(good), str(tmp_path / "missing.wav"), "-m", str(model),
+                               "-o", str(tmp_path / "out"), "-q"])
+    assert res.exit_code == 1
+    assert "Traceback" not in res.output
+    assert (tmp_path / "out" / "good" / "bass.wav").exists()
+    assert not (tmp_path / "out" / "bad").exists() or not any((tmp_path / "out" / "bad").iterdir())
+    assert "cannot read audio file" in res.output and "no such file" in res.output
+    assert bad.read_bytes() == b"RIFF not really a wav file"  # input untouched
+
+
+@pytest.mark.parametrize("kind", ["silent", "empty", "nan"])
+def test_bad_audio_gives_one_line_and_no_output(runner, tiny_model, tmp_path, kind):
+    model, _ = tiny_model
+    path = tmp_path / f"{kind}.wav"
+    if kind == "silent":
+        _song(path, value=0.0)
+    elif kind == "empty":
+        sf.write(path, np.zeros((0, 2), np.float32), 22050)
+    else:
+        _song(path, value=np.nan)
+        sf.write(path, np.full((22050, 2), np.nan, np.float32), 22050, subtype="FLOAT")
+    res = runner.invoke(main, ["extract", str(path), "-m", str(model), "-o", str(tmp_path / "out")])
+    _one_line_error(res)
+    leftovers = [p for p in (tmp_path / "out").rglob("*") if p.is_file()] if (tmp_path / "out").exists() else []
+    assert leftovers == []
+
+
+def test_not_a_model_and_wrong_target(runner, tiny_model, tmp_path):
+    model, _ = tiny_model
+    song = _song(tmp_path / "s.wav")
+    fake = tmp_path / "fake.pt"
+    fake.write_bytes(os.urandom(300))
+    _one_line_error(runner.invoke(main, ["extract", str(song), "-m", str(fake)]))
+    _one_line_error(runner.invoke(main, ["info", str(fake)]))
+    _one_line_error(runner.invoke(main, ["extract", str(song), "-m", str(model), "-t", "lead"]))
+
+
+def test_data_folder_without_target_stem(runner, track_folder, tmp_path):
+    res = runner.invoke(main, ["train", "--data", str(track_folder), "--target", "vocals", "--out", str(tmp_path / "m.pt")])
+    _one_line_error(res)
+    assert "vocals" in res.output
+    assert not (tmp_path / "m.pt").exists()
+
+
+def test_output_never_overwrites_input(runner, tiny_model, tmp_path):
+    model, _ = tiny_model
+    song = _song(tmp_path / "bass.wav")
+    before = song.read_bytes()
+    res = runner.invoke(main, ["extract", str(song), "-m", str(model), "-o", str(tmp_path), "--filename", "{target}.{ext}"])
+    _one_line_error(res)
+    assert song.read_bytes() == before
+
+
+def test_train_extract_info_end_to_end(runner, track_folder, tmp_path):
+    out = tmp_path / "m.pt"
+    res = runner.invoke(main, ["train", "--data", str(track_folder), "--target", "bass", "--out", str(out), "--preset", "tiny",
+                               "--iters-per-layer", "30", "--finetune-iters", "0", "--plot", str(tmp_path / "loss.png"), "-q"])
+    assert res.exit_code == 0, res.output
+    assert out.exists() and (tmp_path / "loss.png").stat().st_size > 10_000
+    song = track_folder / "test" / "track00" / "mixture.wav"
+    res = runner.invoke(main, ["extract", str(song), "-m", str(out), "-o", str(tmp_path / "sep"), "--format", "flac", "--residual", "--json"])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "sep" / "track00" / "bass.flac").exists() and (tmp_path / "sep" / "track00" / "residual.flac").exists()
+    assert '"status": "ok"' in res.output
+    res = runner.invoke(main, ["info", str(out)])
+    assert res.exit_code == 0 and "layer 1" in res.output and "torch" in res.output

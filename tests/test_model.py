@@ -1,0 +1,71 @@
+import numpy as np
+import torch
+
+from saesep.model import LeastSquares, Model, StackedDNN, load, save
+from saesep.config import SpectralConfig
+from saesep.train import least_squares_layer, normalised_error
+
+
+def _net(layers=2, bins=9, frames=3, seed=0):
+    torch.manual_seed(seed)
+    net = StackedDNN(bins, frames)
+    for _ in range(layers):
+        net.add_layer("random")
+    return net
+
+
+def test_identity_init_leaves_output_unchanged_exactly():
+    rng = np.random.default_rng(0)
+    x = torch.from_numpy(rng.random((64, 27)).astype(np.float32))
+    empty = StackedDNN(9, 3)
+    before = empty(x)
+    empty.add_layer("identity")
+    assert torch.equal(empty(x), before)  # first layer: picks the centre frame
+    net = _net()
+    before = net(x)
+    net.add_layer("identity")
+    assert torch.equal(net(x), before)
+
+
+def test_least_squares_matches_numpy_lstsq():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((500, 12)) + 3.0
+    w_true = rng.standard_normal((5, 12))
+    s = x @ w_true.T + 0.5 + 0.1 * rng.standard_normal((500, 5))
+    ls = LeastSquares(12, 5)
+    for i in range(0, 500, 64):  # mini-batches, as in training
+        ls.update(torch.from_numpy(x[i:i + 64]).float(), torch.from_numpy(s[i:i + 64]).float())
+    w, b = ls.solve(ridge=0.0)
+    a = np.hstack([x.astype(np.float32).astype(np.float64), np.ones((500, 1))])
+    sol, *_ = np.linalg.lstsq(a, s.astype(np.float32).astype(np.float64), rcond=None)
+    np.testing.assert_allclose(w.numpy(), sol[:12].T, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(b.numpy(), sol[12], rtol=1e-4, atol=1e-4)
+
+
+def test_ls_layer_never_increases_J():
+    rng = np.random.default_rng(2)
+    x = torch.from_numpy(rng.random((2000, 27)).astype(np.float32))
+    s = torch.relu(x[:, 9:18] * 0.5 + 0.1 * torch.from_numpy(rng.standard_normal((2000, 9)).astype(np.float32)))
+    net = StackedDNN(9, 3)
+    j0 = normalised_error(net, x, s)
+    assert j0 == 1.0
+    for _ in range(3):
+        before = normalised_error(net, x, s)
+        sol = least_squares_layer(net, [(x[i:i + 256], s[i:i + 256]) for i in range(0, 2000, 256)], ridge=1e-6)
+        net.add_layer("ls", sol)
+        assert normalised_error(net, x, s) <= before + 1e-6
+
+
+def test_save_load_bit_exact(tmp_path):
+    net = _net(layers=3)
+    model = Model(net, SpectralConfig(n_fft=16, hop=8, context=1), "bass", history={"curve": [{"iteration": 1}]})
+    save(model, tmp_path / "m.pt")
+    # the file is a plain weights-only payload
+    payload = torch.load(tmp_path / "m.pt", weights_only=True)
+    assert payload["format"] == "saesep-model"
+    loaded = load(tmp_path / "m.pt")
+    x = torch.rand(10, 27)
+    assert torch.equal(loaded.net(x), net(x))
+    assert loaded.target == "bass" and loaded.history["curve"][0]["iteration"] == 1
+    assert loaded.spectral == model.spectral
+    assert "torch" in loaded.meta["versions"]

@@ -1,0 +1,92 @@
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from saesep import spectral
+from saesep.model import load
+from saesep.separate import SeparationOptions, extract_file, separate
+from saesep.train import train
+
+
+def sdr(ref, est):
+    return 10 * np.log10(np.sum(ref ** 2) / (np.sum((ref - est) ** 2) + 1e-12))
+
+
+def test_training_reduces_validation_J_with_a_staircase(tiny_model):
+    _, model = tiny_model
+    h = model.history
+    assert [e["layer"] for e in h["layers_added"]] == [1, 2]
+    for ev in h["layers_added"]:
+        assert ev["J_valid_after"] <= ev["J_valid_before"]  # LS init: the jump down
+    assert h["stages"][-1]["J_valid"] < 0.5 * h["layers_added"][0]["J_valid_after"] or h["stages"][-1]["J_valid"] < h["layers_added"][0]["J_valid_after"]
+    assert h["curve"][0]["J_valid"] == 1.0
+
+
+def test_extracted_bass_beats_passthrough(tiny_model, track_folder):
+    path, _ = tiny_model
+    model = load(path)
+    gains = []
+    for track in sorted((track_folder / "test").iterdir()):
+        mix, sr = sf.read(track / "mixture.wav", dtype="float32", always_2d=True)
+        bass, _ = sf.read(track / "bass.wav", dtype="float32", always_2d=True)
+        est = separate(mix.T, sr, model)["bass"]
+        gains.append(sdr(bass.T, est) - sdr(bass.T, mix.T))
+    assert np.mean(gains) > 3.0, gains
+
+
+def test_streamed_equals_whole_file_reference(tiny_model, track_folder):
+    """Block-wise separation == STFT of the whole file → network → ISTFT."""
+    _, model = tiny_model
+    mix, sr = sf.read(track_folder / "test" / "track00" / "mixture.wav", dtype="float32", always_2d=True)
+    x = mix.T
+    cfg = model.spectral
+    spec = spectral.stft(x, cfg)
+    blocks = spectral.stack_context(torch.from_numpy(np.abs(spec)), cfg)
+    est = model.estimate(blocks).numpy().reshape(x.shape[0], -1, cfg.n_bins).transpose(0, 2, 1)
+    ref = spectral.istft(est * spectral.phase(spec), cfg, x.shape[1])
+    streamed = separate(x, sr, model, SeparationOptions(segment_seconds=0.5), block_seconds=0.3)["bass"]
+    assert streamed.shape == x.shape
+    assert np.abs(streamed - ref).max() < 1e-5
+
+
+@pytest.mark.parametrize("sr,channels", [(22050, 1), (44100, 2), (48000, 2), (44100, 1)])
+def test_extract_keeps_length_rate_and_channels(tiny_model, tmp_path, sr, channels):
+    path, _ = tiny_model
+    rng = np.random.default_rng(sr + channels)
+    n = int(1.3 * sr) + 7
+    x = (0.1 * rng.standard_normal((n, channels))).astype(np.float32)
+    song = tmp_path / "song.wav"
+    sf.write(song, x, sr)
+    res = extract_file(song, load(path), tmp_path / "out", SeparationOptions(residual=True))
+    for name in ("bass", "residual"):
+        info = sf.info(res.outputs[name])
+        assert (info.samplerate, info.channels, info.frames) == (sr, channels, n)
+    # residual + target == mixture (consistent in the STFT domain)
+    b, _ = sf.read(res.outputs["bass"], dtype="float32", always_2d=True)
+    r, _ = sf.read(res.outputs["residual"], dtype="float32", always_2d=True)
+    assert np.abs(b + r - x).max() < 2e-3  # 16-bit quantisation of both files
+
+
+def test_same_seed_same_model(track_folder, tmp_path, tiny_model):
+    _, first = tiny_model
+    again = train(track_folder, tmp_path / "again.pt", target="bass", preset="tiny", progress=False, log=lambda m: None)
+    for a, b in zip(first.net.state_dict().values(), again.net.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_identity_init_shows_no_jump(track_folder, tmp_path):
+    m = train(track_folder, tmp_path / "id.pt", target="bass", preset="tiny", init="identity", layers=2,
+              iters_per_layer=20, finetune_iters=0, progress=False, log=lambda m: None)
+    ev = m.history["layers_added"]
+    assert ev[0]["J_valid_after"] == pytest.approx(1.0)  # identity on the centre frame: J = 1
+    assert ev[1]["J_valid_after"] == pytest.approx(ev[1]["J_valid_before"], rel=1e-6)
+
+
+def test_lbfgs_paper_schedule_runs(track_folder, tmp_path):
+    m = train(track_folder, tmp_path / "lb.pt", target="bass", preset="uhlich2015", layers=2, iters_per_layer=5,
+              finetune_iters=5, samples=2048, valid_samples=1024, monitor_samples=1024, eval_every=5,
+              pool_tracks=4, progress=False, log=lambda m: None)
+    st = m.history["stages"]
+    assert len(st) == 3 and st[-1]["J_valid"] < 1.0
+    assert m.spectral.window == "rectangular" and m.spectral.sample_rate == 32000

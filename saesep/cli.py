@@ -217,5 +217,41 @@ def info(model_path, as_json):
     click.echo("versions     " + ", ".join(f"{k} {v}" for k, v in m.get("versions", {}).items()))
 
 
+
+# --------------------------------------------------------------------------- corpus
+@main.group()
+def corpus():
+    """Build or describe a multitrack corpus (scores rendered with sampled instruments)."""
+
+
+@corpus.command("build")
+@click.argument("out", type=click.Path(file_okay=False))
+@click.option("--size", default="tiny", show_default=True, type=click.Choice(["tiny", "small", "medium"]),
+              help="tiny: 13 tracks x 8 s; small: 80 x 15 s; medium: 600 x 20 s.")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("-j", "--jobs", default=None, type=int, help="Worker processes (default: all cores).")
+@click.option("-q", "--quiet", is_flag=True)
+def corpus_build(out, size, seed, jobs, quiet):
+    """Render OUT/{train,valid,test}/<track>/{mixture,bass,lead,other,drums}.flac and OUT/corpus.json."""
+    from .corpus import build
+
+    meta = _run(build, out, size=size, seed=seed, jobs=jobs, progress=not quiet)
+    if not quiet:
+        click.echo(f"wrote {out}: {meta['splits']} tracks in {meta['build_seconds']} s"
+                   + (f" ({meta['failed']} pieces skipped, see corpus.json)" if meta["failed"] else ""))
+
+
+@corpus.command("info")
+@click.argument("root", type=click.Path(file_okay=False))
+def corpus_info_cmd(root):
+    """Tracks, hours and stems per split of a track folder."""
+    from .corpus import corpus_info
+
+    res = _run(corpus_info, root)
+    for split, r in res.items():
+        stems = ", ".join(f"{k} {v}" for k, v in sorted(r["stems"].items()))
+        click.echo(f"{split:<6} {r['tracks']:>5} tracks {r['hours']:>7.3f} h   stems: {stems}")
+
+
 if __name__ == "__main__":
     main()

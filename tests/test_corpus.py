@@ -1,0 +1,78 @@
+"""The corpus builder: stems sum to the mixture, split rule, determinism."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+pytest.importorskip("music21")
+pytest.importorskip("fluidsynth")
+
+from saesep import corpus  # noqa: E402
+from saesep.datasets import find_tracks  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def tiny_corpus(tmp_path_factory):
+    out = tmp_path_factory.mktemp("corpus")
+    meta = corpus.build(out, "tiny", seed=0, jobs=2, progress=False)
+    return out, meta
+
+
+def test_layout_and_exact_mixture(tiny_corpus):
+    out, meta = tiny_corpus
+    assert meta["failed"] == 0
+    for split, n in corpus.SIZES["tiny"].tracks.items():
+        tracks = find_tracks(out, split)
+        assert len(tracks) == n
+        for t in tracks:
+            assert {"bass", "lead", "other"} <= set(t.stems) and t.mixture is not None
+            mix, sr = sf.read(t.mixture, dtype="int16", always_2d=True)
+            assert sr == 44100 and mix.shape[1] == 2
+            total = np.zeros(mix.shape, np.int32)
+            for stem, path in t.stems.items():
+                a, sr2 = sf.read(path, dtype="int16", always_2d=True)
+                assert a.shape == mix.shape and sr2 == sr
+                # a role that is present is never silent
+                assert np.abs(a).max() > 100, (t.name, stem)
+                total += a
+            np.testing.assert_array_equal(total, mix)  # mixture = exact sum of stems
+            assert np.abs(mix).max() < 32767
+
+
+def test_split_rule_pieces_and_soundfonts(tiny_corpus):
+    out, _ = tiny_corpus
+    meta = json.loads((out / "corpus.json").read_text())
+    by_split = {}
+    for r in meta["tracks"]:
+        by_split.setdefault(r["split"], []).append(r)
+    test_collections = {r["piece"].split("/")[0] for r in by_split["test"]}
+    train_collections = {r["piece"].split("/")[0] for s in ("train", "valid") for r in by_split[s]}
+    assert not test_collections & train_collections
+    assert {r["soundfont"] for r in by_split["test"]} == {"TimGM6mb.sf2"}
+    assert {r["soundfont"] for s in ("train", "valid") for r in by_split[s]} == {"FluidR3_GM.sf2"}
+    # no piece shared between train and valid either
+    assert not {r["piece"] for r in by_split["train"]} & {r["piece"] for r in by_split["valid"]}
+    # the full split of pieces holds the same rule
+    pieces = corpus.split_pieces()
+    assert not set(pieces["test"]) & (set(pieces["train"]) | set(pieces["valid"]))
+
+
+def test_same_seed_same_files(tiny_corpus, tmp_path, monkeypatch):
+    out, _ = tiny_corpus
+    # rebuild just two tracks with one worker: identical bytes of audio
+    todo = corpus.plans("tiny", 0)[:2]
+    for plan in todo:
+        corpus.build_track(plan, tmp_path)
+        for f in (out / plan.split / plan.name).iterdir():
+            a, _ = sf.read(f, dtype="int16")
+            b, _ = sf.read(tmp_path / plan.split / plan.name / f.name, dtype="int16")
+            np.testing.assert_array_equal(a, b)
+
+
+def test_missing_soundfont_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr(corpus, "SF2_DIRS", ("/nonexistent",))
+    with pytest.raises(corpus.SaesepError, match="apt-get install"):
+        corpus.find_soundfont("TimGM6mb.sf2")

@@ -253,5 +253,35 @@ def corpus_info_cmd(root):
         click.echo(f"{split:<6} {r['tracks']:>5} tracks {r['hours']:>7.3f} h   stems: {stems}")
 
 
+
+# ------------------------------------------------------------------------- evaluate
+@main.command()
+@click.option("--data", required=True, type=click.Path(file_okay=False), help="Track folder (MUSDB layout).")
+@click.option("--split", default="test", show_default=True)
+@click.option("-m", "--model", "model_path", type=click.Path(dir_okay=False), help="Model file (needed for method saesep).")
+@click.option("-t", "--target", default=None, help="Target stem (default: the model's).")
+@click.option("--method", "methods", default="saesep", show_default=True,
+              help="Comma-separated: saesep, irm1, irm2, ibm, oracle-mag, mixture, nmf.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write the full results as JSON here.")
+@click.option("-j", "--jobs", default=None, type=int, help="Tracks evaluated in parallel (default: all cores).")
+@click.option("--no-per-track", is_flag=True, help="Print only the medians.")
+@click.option("-q", "--quiet", is_flag=True)
+def evaluate(data, split, model_path, target, methods, json_path, jobs, no_per_track, quiet):
+    """Score extraction with museval BSS Eval v4 (1 s windows; median over windows, then tracks) and SI-SDR."""
+    from .evaluate import evaluate as eval_api, format_table
+
+    if model_path is None and target is None:
+        target = "bass"
+        model_path = _run(lambda: str(__import__("saesep.models", fromlist=["path_for"]).path_for(target)))
+    ms = [m.strip() for m in methods.split(",") if m.strip()]
+    res = _run(eval_api, data, split, model=model_path, target=target, methods=ms, jobs=jobs, progress=_progress(quiet))
+    click.echo(format_table(res, per_track=not no_per_track))
+    if json_path:
+        from .audio import atomic_output
+
+        with atomic_output(json_path) as tmp:
+            Path(tmp).write_text(json.dumps(res, indent=1))
+
+
 if __name__ == "__main__":
     main()

@@ -55,6 +55,11 @@ def require_target(tracks: list[Track], target: str, where) -> list[Track]:
     return have
 
 
+def _abs(z: torch.Tensor) -> torch.Tensor:
+    """Magnitude of (..., 2) real/imaginary pairs."""
+    return torch.sqrt(z[..., 0] ** 2 + z[..., 1] ** 2)
+
+
 class BlockSampler:
     """Draws (mixture context block, target centre frame) training pairs.
 
@@ -145,7 +150,8 @@ class BlockSampler:
             block_loud = np.zeros(spec.shape[1], bool)
             for o in offsets:
                 block_loud |= np.roll(loud, -o)
-            self.spec[stem] = torch.from_numpy(spec)
+            # frames-major real/imag pairs: gathers and sums run on float tensors (fast)
+            self.spec[stem] = torch.from_numpy(np.ascontiguousarray(np.stack([spec.real.T, spec.imag.T], -1)))
             self.active[stem] = np.flatnonzero(valid & block_loud)
         if self.target not in self.active or len(self.active[self.target]) == 0:
             raise SaesepError(f"the '{self.target}' stems drawn for training are silent")
@@ -153,11 +159,11 @@ class BlockSampler:
     # ---- drawing ----------------------------------------------------------------
     def _blocks(self, stem: str, centres: np.ndarray) -> torch.Tensor:
         idx = torch.as_tensor(centres[:, None] + context_offsets(self.cfg)[None, :])
-        return self.spec[stem].T[idx]  # (n, 2C+1, bins) complex
+        return self.spec[stem][idx]  # (n, 2C+1, bins, 2): real and imaginary parts
 
     def _gains(self, n: int) -> torch.Tensor:
         g = self.rng.uniform(self.tcfg.gain_min, self.tcfg.gain_max, n).astype(np.float32)
-        return torch.from_numpy(g)[:, None, None]
+        return torch.from_numpy(g)[:, None, None, None]
 
     def _independent(self, n: int):
         c = self.cfg.context
@@ -167,14 +173,14 @@ class BlockSampler:
         for stem in self.others:
             if stem in self.active and len(self.active[stem]):
                 mix = mix + self._blocks(stem, self.rng.choice(self.active[stem], n)) * self._gains(n)
-        return mix.abs(), (tgt[:, c].abs() * alpha[:, 0])
+        return _abs(mix), _abs(tgt[:, c]) * alpha[:, 0, :, 0]
 
     def _aligned(self, n: int):
         c = self.cfg.context
         centres = self.rng.choice(self.active[MIXTURE], n)
         mix = self._blocks(MIXTURE, centres)
         tgt = self._blocks(self.target, centres)[:, c]
-        return mix.abs(), tgt.abs()
+        return _abs(mix), _abs(tgt)
 
     def sample(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Draw ``n`` blocks: γ-normalised ``x (n, (2C+1)*bins)``, ``s (n, bins)`` float32."""

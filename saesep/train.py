@@ -186,6 +186,8 @@ class Trainer:
         if bar is not None and done < st["iters"]:
             bar.update(st["iters"] - done)
         self.net.load_state_dict(best_state)
+        if self.history["curve"][-1]["J_valid"] != best:
+            self._record(st["layers"])  # the restored best state
         secs = time.time() - t0
         self.history["stages"].append({"name": st["name"], "layers": st["layers"], "iterations": done,
                                        "seconds": round(secs, 2), "J_valid": best,

@@ -1,0 +1,250 @@
+"""Evaluation: BSS Eval v4 (museval) and SI-SDR against reference stems, for saesep and reference methods.
+
+Reference methods use the same STFT as the model being compared:
+``irm1``/``irm2`` (ideal ratio masks, magnitude/power), ``ibm`` (ideal binary mask),
+``oracle-mag`` (the target's true magnitude with the mixture phase: the bound of any
+magnitude-only method), ``mixture`` (passthrough) and ``nmf`` (supervised NMF, bases
+learnt from the training stems).
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from . import audio as audio_io
+from .config import SpectralConfig
+from .errors import SaesepError
+from .spectral import istft, stft
+
+ORACLES = ("irm1", "irm2", "ibm", "oracle-mag", "mixture")
+METHODS = ("saesep",) + ORACLES + ("nmf",)
+
+
+def si_sdr(reference: np.ndarray, estimate: np.ndarray) -> float:
+    """Scale-invariant SDR in dB over all channels, ``(channels, samples)``."""
+    r, e = reference.ravel().astype(np.float64), estimate.ravel().astype(np.float64)
+    a = np.dot(e, r) / (np.dot(r, r) + 1e-12)
+    t = a * r
+    return float(10 * np.log10((np.sum(t ** 2) + 1e-12) / (np.sum((e - t) ** 2) + 1e-12)))
+
+
+def bss_eval(reference: np.ndarray, estimate: np.ndarray, mixture: np.ndarray, sample_rate: int) -> dict:
+    """museval BSS Eval v4 of the target against (target, mixture − target), 1 s windows.
+
+    Arrays are ``(channels, samples)``; returns the median over windows of SDR, SIR,
+    SAR, ISR for the target (NaN windows, e.g. silent references, are skipped), plus SI-SDR.
+    """
+    if reference.shape != estimate.shape or reference.shape != mixture.shape:
+        raise SaesepError(f"reference {reference.shape} and estimate {estimate.shape} differ in shape")
+    os.environ.setdefault("MUSEVAL_NO_FFMPEG_CHECK", "1")
+    import museval
+
+    refs = np.stack([reference.T, (mixture - reference).T]).astype(np.float64)
+    ests = np.stack([estimate.T, (mixture - estimate).T]).astype(np.float64)
+    for e in ests:  # museval refuses an all-zero estimate (passthrough leaves an empty rest)
+        if not np.any(e):
+            e += 1e-10 * np.random.default_rng(0).standard_normal(e.shape)
+    win = sample_rate
+    sdr, isr, sir, sar = museval.evaluate(refs, ests, win=win, hop=win, mode="v4", padding=True)
+    med = lambda v: float(np.nanmedian(v[0])) if np.any(np.isfinite(v[0])) else float("nan")  # noqa: E731
+    return {"SDR": med(sdr), "SIR": med(sir), "SAR": med(sar), "ISR": med(isr), "SI-SDR": si_sdr(reference, estimate)}
+
+
+def oracle(method: str, mixture: np.ndarray, target: np.ndarray, cfg: SpectralConfig, sample_rate: int) -> np.ndarray:
+    """A reference estimate of the target, computed with the model's STFT settings."""
+    if method == "mixture":
+        return mixture.copy()
+    x = audio_io.resample(mixture, sample_rate, cfg.sample_rate)
+    s = audio_io.resample(target, sample_rate, cfg.sample_rate)
+    X, S = stft(x, cfg), stft(s, cfg)
+    R = X - S
+    if method == "oracle-mag":
+        mag = np.abs(X)
+        ph = np.divide(X, mag, out=np.ones_like(X), where=mag > 0)
+        Y = np.abs(S) * ph
+    else:
+        p = {"irm1": 1, "irm2": 2, "ibm": None}[method]
+        if p is None:
+            mask = (np.abs(S) > np.abs(R)).astype(np.float32)
+        else:
+            a, b = np.abs(S) ** p, np.abs(R) ** p
+            mask = a / (a + b + 1e-12)
+        Y = X * mask
+    y = istft(Y, cfg, x.shape[1])
+    y = audio_io.resample(y, cfg.sample_rate, sample_rate)
+    return _fit_length(y, mixture.shape[1])
+
+
+def _fit_length(y: np.ndarray, n: int) -> np.ndarray:
+    return y[:, :n] if y.shape[1] >= n else np.pad(y, ((0, 0), (0, n - y.shape[1])))
+
+
+class NMFBaseline:
+    """Supervised NMF: k bases for the target and k for the rest, learnt on training
+    stems (magnitudes, KL divergence); on a mixture only the activations are fitted,
+    and the target is extracted with the soft mask W_t H_t / W H."""
+
+    def __init__(self, cfg: SpectralConfig, n_components: int = 32, max_frames: int = 20000, seed: int = 0):
+        self.cfg, self.k, self.max_frames, self.seed = cfg, n_components, max_frames, seed
+
+    def fit(self, tracks, target: str) -> "NMFBaseline":
+        from sklearn.decomposition import NMF
+
+        rng = np.random.default_rng(self.seed)
+        tgt, rest = [], []
+        for t in tracks:
+            if target not in t.stems:
+                continue
+            s, _ = audio_io.read(t.stems[target], self.cfg.sample_rate, mono=True)
+            others = [audio_io.read(p, self.cfg.sample_rate, mono=True)[0] for n, p in t.stems.items() if n != target]
+            tgt.append(np.abs(stft(s[0], self.cfg)))
+            if others:
+                n = min(o.shape[1] for o in others)
+                rest.append(np.abs(stft(sum(o[:, :n] for o in others)[0], self.cfg)))
+        if not tgt or not rest:
+            raise SaesepError(f"NMF baseline needs training tracks with '{target}' and other stems")
+
+        def bases(mags):
+            m = np.concatenate(mags, axis=1)
+            m = m[:, m.sum(0) > 1e-3 * m.sum(0).max()]
+            if m.shape[1] > self.max_frames:
+                m = m[:, np.sort(rng.choice(m.shape[1], self.max_frames, replace=False))]
+            nmf = NMF(self.k, beta_loss="kullback-leibler", solver="mu", max_iter=200, init="nndsvda", random_state=self.seed)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # convergence warnings: 200 iterations are enough here
+                nmf.fit(m.T + 1e-9)
+            return nmf.components_.T  # (bins, k)
+
+        self.w_t, self.w_r = bases(tgt), bases(rest)
+        return self
+
+    def separate(self, mixture: np.ndarray, sample_rate: int, iters: int = 100) -> np.ndarray:
+        x = audio_io.resample(mixture, sample_rate, self.cfg.sample_rate)
+        X = stft(x, self.cfg)
+        W = np.concatenate([self.w_t, self.w_r], axis=1) + 1e-9
+        out = []
+        for c in range(X.shape[0]):
+            V = np.abs(X[c]) + 1e-9
+            H = np.full((W.shape[1], V.shape[1]), V.mean() / W.shape[1])
+            wsum = W.sum(0)[:, None]
+            for _ in range(iters):  # KL multiplicative updates of H only
+                H *= (W.T @ (V / (W @ H))) / wsum
+            vt = self.w_t @ H[: self.k]
+            mask = vt / (W @ H)
+            out.append(X[c] * mask)
+        y = istft(np.stack(out), self.cfg, x.shape[1])
+        return _fit_length(audio_io.resample(y, self.cfg.sample_rate, sample_rate), mixture.shape[1])
+
+
+def _eval_track(args) -> dict:
+    track_dir, target, methods, model_path, cfg_dict, nmf = args
+    from . import model as model_io
+    from .config import from_dict
+    from .datasets import find_tracks
+    from .separate import separate
+
+    import torch
+
+    torch.set_num_threads(1)
+    t = next(t for t in find_tracks(Path(track_dir).parent) if t.path == Path(track_dir))
+    if target not in t.stems:
+        return {"track": t.name, "skipped": f"no '{target}' stem"}
+    ref, sr = audio_io.read(t.stems[target])
+    if t.mixture is not None:
+        mix, sr_m = audio_io.read(t.mixture)
+        if sr_m != sr or mix.shape != ref.shape:
+            raise SaesepError(f"track '{t.name}': mixture and '{target}' differ in length, rate or channels")
+    else:
+        mix = sum(audio_io.read(p)[0] for p in t.stems.values())
+    if not np.any(ref):
+        return {"track": t.name, "skipped": f"'{target}' stem is silent"}
+    cfg = from_dict(SpectralConfig, cfg_dict)
+    res = {"track": t.name, "seconds": round(mix.shape[1] / sr, 2), "methods": {}}
+    for m in methods:
+        if m == "saesep":
+            est = separate(mix, sr, model_io.load(model_path))[target]
+        elif m == "nmf":
+            est = nmf.separate(mix, sr)
+        else:
+            est = oracle(m, mix, ref, cfg, sr)
+        res["methods"][m] = bss_eval(ref, est, mix, sr)
+    return res
+
+
+def evaluate(data, split: str = "test", model=None, target: str | None = None, methods=("saesep",),
+             jobs: int | None = None, progress: bool = True, spectral: SpectralConfig | None = None) -> dict:
+    """Score methods on every track of ``data/split``; returns per-track and aggregate medians.
+
+    model: path of a model file (needed for ``saesep``; its STFT settings are used for the oracles).
+    """
+    from concurrent.futures import ProcessPoolExecutor
+
+    from tqdm.auto import tqdm
+
+    from . import model as model_io
+    from .config import to_dict
+    from .datasets import find_tracks, require_target
+
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise SaesepError(f"unknown method(s) {', '.join(unknown)} (choose from {', '.join(METHODS)})")
+    if model is not None:
+        loaded = model_io.load(model)
+        if target is not None and loaded.target != target:
+            raise SaesepError(f"model '{model}' extracts '{loaded.target}', not '{target}'")
+        target = loaded.target
+        spectral = spectral or loaded.spectral
+    elif "saesep" in methods:
+        raise SaesepError("method 'saesep' needs --model")
+    if target is None:
+        raise SaesepError("give --target (or a --model)")
+    spectral = spectral or SpectralConfig()
+    tracks = require_target(find_tracks(data, split), target, Path(data) / split)
+    nmf = None
+    if "nmf" in methods:
+        nmf = NMFBaseline(spectral).fit(find_tracks(data, "train") if (Path(data) / "train").is_dir() else tracks, target)
+    args = [(str(t.path), target, list(methods), str(model) if model else None, to_dict(spectral), nmf) for t in tracks]
+    jobs = jobs or os.cpu_count() or 1
+    rows = []
+    with tqdm(total=len(args), disable=not progress, unit="track", desc=f"evaluate {target}") as bar:
+        if jobs > 1 and len(args) > 1:
+            with ProcessPoolExecutor(jobs) as ex:
+                for r in ex.map(_eval_track, args):
+                    rows.append(r)
+                    bar.update(1)
+        else:
+            for a in args:
+                rows.append(_eval_track(a))
+                bar.update(1)
+    scored = [r for r in rows if "methods" in r]
+    agg = {}
+    for m in methods:
+        agg[m] = {k: float(np.nanmedian([r["methods"][m][k] for r in scored])) if scored else float("nan")
+                  for k in ("SDR", "SIR", "SAR", "ISR", "SI-SDR")}
+    return {"data": str(data), "split": split, "target": target, "model": str(model) if model else None,
+            "spectral": to_dict(spectral), "tracks": rows, "median": agg}
+
+
+def format_table(result: dict, per_track: bool = True) -> str:
+    """A plain-text table: per track and the median over tracks (SiSEC style)."""
+    methods = list(result["median"])
+    lines = []
+    head = f"{'track':<40} {'method':<11} {'SDR':>7} {'SIR':>7} {'SAR':>7} {'ISR':>7} {'SI-SDR':>7}"
+    lines.append(head)
+    lines.append("-" * len(head))
+    if per_track:
+        for r in result["tracks"]:
+            if "methods" not in r:
+                lines.append(f"{r['track'][:40]:<40} (skipped: {r['skipped']})")
+                continue
+            for m in methods:
+                v = r["methods"][m]
+                lines.append(f"{r['track'][:40]:<40} {m:<11} " + " ".join(f"{v[k]:>7.2f}" for k in ("SDR", "SIR", "SAR", "ISR", "SI-SDR")))
+    for m in methods:
+        v = result["median"][m]
+        lines.append(f"{'MEDIAN (' + result['target'] + ')':<40} {m:<11} " + " ".join(f"{v[k]:>7.2f}" for k in ("SDR", "SIR", "SAR", "ISR", "SI-SDR")))
+    return "\n".join(lines)

@@ -20,7 +20,7 @@ corpus-medium:
 	$(PYTHON) -m saesep corpus build corpora/medium --size medium
 
 models:
-	bash scripts/make_models.sh
+	$(PYTHON) scripts/make_models.py
 
 bench:
 	$(PYTHON) bench/run_all.py

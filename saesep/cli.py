@@ -283,5 +283,36 @@ def evaluate(data, split, model_path, target, methods, json_path, jobs, no_per_t
             Path(tmp).write_text(json.dumps(res, indent=1))
 
 
+
+# --------------------------------------------------------------------- models, demo
+@main.command("models")
+def models_cmd():
+    """List the built-in models: target, size, training data and test-split SDR."""
+    from . import model as model_io
+    from . import models as builtin
+
+    avail = builtin.available()
+    if not avail:
+        raise click.ClickException("no built-in models are installed")
+    for target, path in avail.items():
+        meta, _ = _run(model_io.load_payload, path)
+        m = meta.get("meta", {})
+        sdr = m.get("test_sdr", {})
+        c = m.get("corpus", {})
+        click.echo(f"{target:<6} {path.stat().st_size / 1e6:5.1f} MB  {meta['n_layers']} layers  "
+                   f"trained on the {c.get('size', '?')} corpus ({c.get('hours_train', '?')} h, seed {c.get('seed', '?')})  "
+                   f"test SDR {sdr.get('saesep', float('nan')):.2f} dB (passthrough {sdr.get('mixture', float('nan')):.2f})")
+
+
+@main.command()
+@click.option("-o", "--out", "out_dir", default="out", show_default=True, type=click.Path(file_okay=False))
+@click.option("--song", default=None, type=click.Path(file_okay=False), help="Folder with mixture + stems (default: the bundled demo).")
+def demo(out_dir, song):
+    """Extract every built-in role from the bundled demo song and print each one's SDR."""
+    from .demo import run_demo
+
+    _run(run_demo, out_dir, song, echo=click.echo)
+
+
 if __name__ == "__main__":
     main()

@@ -97,7 +97,7 @@ class TrainConfig:
     gain_min: float = 0.01
     gain_max: float = 1.0
     pool_tracks: int = 32
-    pool_refresh: int = 200_000
+    pool_refresh: int = 500_000
     silence_db: float = -60.0
     seed: int = 0
 

@@ -1,0 +1,71 @@
+"""Helpers shared by the benchmark scripts: test songs, machine description, JSON output."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+WORK = ROOT / "bench" / "work"
+sys.path.insert(0, str(ROOT))
+
+
+def machine() -> dict:
+    import torch
+
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    return {"cpu": cpu, "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(), "gpu": gpu,
+            "python": platform.python_version(), "torch": torch.__version__, "date": time.strftime("%Y-%m-%d")}
+
+
+def long_song(seconds: float, path: Path, source: Path | None = None) -> Path:
+    """A stereo 44.1 kHz song of ``seconds``: the bundled demo mixture repeated (written block-wise)."""
+    source = source or ROOT / "data" / "demo" / "mixture.flac"
+    x, sr = sf.read(source, dtype="float32", always_2d=True)
+    n = int(seconds * sr)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists() and sf.info(str(path)).frames == n:
+        return path
+    with sf.SoundFile(str(path), "w", samplerate=sr, channels=2, subtype="PCM_16") as f:
+        done = 0
+        while done < n:
+            k = min(len(x), n - done)
+            f.write(x[:k])
+            done += k
+    return path
+
+
+def write_results(name: str, data: dict) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    p = RESULTS / f"{name}.json"
+    p.write_text(json.dumps({"machine": machine(), **data}, indent=1))
+    print(f"results written to {p.relative_to(ROOT)}")
+    return p
+
+
+def peak_rss_mb(cmd: list[str]) -> tuple[float, float]:
+    """Run a command; return (peak RSS in MB, wall seconds), via GNU time."""
+    t = time.time()
+    out = subprocess.run(["/usr/bin/time", "-f", "%M", *cmd], capture_output=True, text=True)
+    wall = time.time() - t
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr[-2000:])
+    kb = int(out.stderr.strip().splitlines()[-1])
+    return kb / 1024, wall

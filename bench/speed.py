@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""Extraction speed: seconds of audio per wall second on a 4-minute stereo 44.1 kHz song,
+saesep vs Open-Unmix's model on the same file and machine, and how close the network
+is to the CPU's matrix-multiply limit.
+
+Usage: python bench/speed.py [--seconds 240] [--model saesep/models/bass.pt] [--device cpu]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import types
+
+import numpy as np
+import torch
+
+from common import WORK, long_song, write_results
+
+from saesep import model as model_io, models as builtin  # noqa: E402
+from saesep.config import SpectralConfig  # noqa: E402
+from saesep.model import Model, StackedDNN  # noqa: E402
+from saesep.separate import SeparationOptions, extract_file  # noqa: E402
+
+
+def matmul_gflops(device: str) -> float:
+    a = torch.rand(4096, 3591, device=device)
+    b = torch.rand(3591, 513, device=device)
+    for _ in range(3):
+        a @ b
+    if device == "cuda":
+        torch.cuda.synchronize()
+    t, n = time.time(), 20
+    for _ in range(n):
+        a @ b
+    if device == "cuda":
+        torch.cuda.synchronize()
+    return 2 * 4096 * 3591 * 513 * n / (time.time() - t) / 1e9
+
+
+def network_gflop_per_audio_second(m: Model, channels: int) -> float:
+    cfg = m.spectral
+    macs = sum(l.weight.numel() for l in m.net.layers)
+    frames = cfg.sample_rate / cfg.hop
+    ch = 1 if cfg.stereo == "mid" else channels
+    return 2 * macs * frames * ch / 1e9
+
+
+def umx_speed(path, seconds: float, device: str) -> dict:
+    sys.modules.setdefault("torchaudio", types.ModuleType("torchaudio"))
+    try:
+        from openunmix.model import OpenUnmix, Separator
+    except ImportError:
+        return {"skipped": "openunmix not installed (pip install --no-deps openunmix==1.3.0)"}
+    import soundfile as sf
+
+    torch.manual_seed(0)
+    x, sr = sf.read(str(path), dtype="float32", always_2d=True)
+    umx = OpenUnmix(nb_bins=2049, nb_channels=2, hidden_size=512, max_bin=1487).eval()
+    sep = Separator({"bass": umx}, niter=1, sample_rate=sr, n_fft=4096, n_hop=1024, nb_channels=2).eval().to(device)
+    audio = torch.from_numpy(x.T)[None].to(device)
+    t = time.time()
+    with torch.no_grad():
+        est = sep(audio)
+    if device == "cuda":
+        torch.cuda.synchronize()
+    wall = time.time() - t
+    assert est.shape[-1] == audio.shape[-1]
+    return {"wall_s": round(wall, 2), "x_realtime": round(seconds / wall, 1), "config": "OpenUnmix n_fft 4096 hop 1024 hidden 512, 1 target, niter 1 (untrained weights: same cost)"}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=float, default=240.0)
+    ap.add_argument("--model", default=None)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--no-umx", action="store_true")
+    args = ap.parse_args()
+    song = long_song(args.seconds, WORK / f"song_{int(args.seconds)}s.wav")
+    if args.model:
+        m = model_io.load(args.model)
+    elif builtin.available():
+        m = model_io.load(next(iter(builtin.available().values())))
+    else:  # same cost as a trained default model
+        cfg = SpectralConfig()
+        net = StackedDNN(cfg.n_bins, cfg.context_frames)
+        for _ in range(3):
+            net.add_layer("random")
+        m = Model(net, cfg, "bass")
+    m.to(args.device)
+    res = {}
+    for label, opts in (("saesep", SeparationOptions(device=args.device)), ("saesep --stereo mid", None)):
+        if opts is None:
+            m.spectral.stereo = "mid"
+            opts = SeparationOptions(device=args.device)
+        extract_file(song, m, WORK / "out_warm", opts)  # warm-up (page cache, threads)
+        t = time.time()
+        extract_file(song, m, WORK / "out", opts)
+        wall = time.time() - t
+        res[label] = {"wall_s": round(wall, 2), "x_realtime": round(args.seconds / wall, 1),
+                      "network_gflop_per_audio_s": round(network_gflop_per_audio_second(m, 2), 3)}
+        print(f"{label:<22} {wall:6.2f} s for {args.seconds:.0f} s of audio: {args.seconds / wall:7.1f} x real time")
+    m.spectral.stereo = "channels"
+    gf = matmul_gflops(args.device)
+    net_gflops = res["saesep"]["network_gflop_per_audio_s"] * args.seconds / res["saesep"]["wall_s"]
+    res["machine_matmul_gflops"] = round(gf, 1)
+    res["network_gflops_achieved"] = round(net_gflops, 1)
+    res["share_of_matmul_limit"] = round(net_gflops / gf, 3)
+    res["limit_x_realtime_network_only"] = round(gf / res["saesep"]["network_gflop_per_audio_s"], 1)
+    print(f"network: {res['saesep']['network_gflop_per_audio_s']:.3f} GFLOP per audio second; "
+          f"achieved {net_gflops:.1f} GFLOP/s of the {gf:.0f} GFLOP/s a large matmul reaches "
+          f"({100 * net_gflops / gf:.0f} %); network-only bound {res['limit_x_realtime_network_only']:.0f} x real time")
+    if not args.no_umx:
+        res["open-unmix"] = umx_speed(song, args.seconds, args.device)
+        u = res["open-unmix"]
+        if "x_realtime" in u:
+            ratio = res["saesep"]["x_realtime"] / u["x_realtime"]
+            res["saesep_over_umx"] = round(ratio, 2)
+            print(f"open-unmix             {u['wall_s']:6.2f} s: {u['x_realtime']:7.1f} x real time  -> saesep is {ratio:.1f}x faster")
+        else:
+            print(f"open-unmix: {u['skipped']}")
+    res["seconds"] = args.seconds
+    res["device"] = args.device
+    write_results(f"speed_{args.device}", res)
+
+
+if __name__ == "__main__":
+    main()

@@ -340,7 +340,10 @@ def plans(size: str, seed: int) -> list[TrackPlan]:
 
 def build(out, size: str = "tiny", seed: int = 0, jobs: int | None = None, progress: bool = True) -> dict:
     """Build a corpus into ``out``; returns the ``corpus.json`` record."""
+    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
+
+    # spawn, not fork: a forked child can inherit a lock held by fluidsynth's or torch's threads and hang
 
     from tqdm.auto import tqdm
 
@@ -355,7 +358,7 @@ def build(out, size: str = "tiny", seed: int = 0, jobs: int | None = None, progr
     records = []
     with tqdm(total=len(todo), disable=not progress, unit="track", desc=f"corpus {size}") as bar:
         if jobs > 1:
-            with ProcessPoolExecutor(jobs) as ex:
+            with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as ex:
                 for rec in ex.map(_build_one, [(p, out) for p in todo], chunksize=1):
                     records.append(rec)
                     bar.update(1)

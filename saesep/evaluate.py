@@ -181,7 +181,10 @@ def evaluate(data, split: str = "test", model=None, target: str | None = None, m
 
     model: path of a model file (needed for ``saesep``; its STFT settings are used for the oracles).
     """
+    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
+
+    # spawn, not fork: a forked child can inherit a lock held by fluidsynth's or torch's threads and hang
 
     from tqdm.auto import tqdm
 
@@ -212,7 +215,7 @@ def evaluate(data, split: str = "test", model=None, target: str | None = None, m
     rows = []
     with tqdm(total=len(args), disable=not progress, unit="track", desc=f"evaluate {target}") as bar:
         if jobs > 1 and len(args) > 1:
-            with ProcessPoolExecutor(jobs) as ex:
+            with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as ex:
                 for r in ex.map(_eval_track, args):
                     rows.append(r)
                     bar.update(1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -67,7 +68,7 @@ def train(data, target, out, preset, plot, resume, device, quiet, **opts):
     model = _run(train_api, data, out, target=target, preset=preset, resume=resume, device=device, plot=plot,
                  progress=_progress(quiet), log=log, **opts)
     jv = model.history["stages"][-1]["J_valid"] if model.history.get("stages") else float("nan")
-    if not quiet:
+    if not quiet and int(os.environ.get("RANK", "0")) == 0:
         click.echo(f"wrote {out} ({len(model.net.layers)} layers, validation J {jv:.4f})")
 
 

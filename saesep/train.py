@@ -39,11 +39,50 @@ def least_squares_layer(net: StackedDNN, batches, ridge: float) -> tuple[torch.T
     """Fit the next layer by least squares on the current network's output.
 
     batches: iterable of ``(x, s)``; the features are ``x`` for the first layer, else ``net(x)``.
+    Under torch.distributed, the covariance sums of all ranks are added up (all-reduce),
+    so every rank solves the same system and gets the same layer.
     """
     ls = LeastSquares(net.next_in_features, net.n_bins)
+    distributed = _world() > 1
     for x, s in batches:
-        ls.update(x if len(net.layers) == 0 else net(x), s)
+        f = x if len(net.layers) == 0 else net(x)
+        if distributed and ls.shift_x is None:  # one shift for all ranks: the mean of their first batches
+            mx, ms = f.double().mean(0).cpu(), s.double().mean(0).cpu()
+            _all_reduce_mean([mx, ms])
+            ls.shift_x, ls.shift_s = mx, ms
+        ls.update(f, s)
+    if distributed:
+        n = torch.tensor([float(ls.n)], dtype=torch.float64)
+        tensors = ls.tensors() + [n]
+        for t in tensors:
+            torch.distributed.all_reduce(t)
+        ls.n = int(n.item())
     return ls.solve(ridge)
+
+
+def _world() -> int:
+    return torch.distributed.get_world_size() if torch.distributed.is_available() and torch.distributed.is_initialized() else 1
+
+
+def _rank() -> int:
+    return torch.distributed.get_rank() if _world() > 1 else 0
+
+
+def _all_reduce_mean(tensors) -> None:
+    for t in tensors:
+        torch.distributed.all_reduce(t)
+        t /= _world()
+
+
+def init_distributed(device: str) -> tuple[int, int]:
+    """Join the process group torchrun describes (env RANK/WORLD_SIZE); gloo on CPU, nccl on GPU."""
+    import os
+
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not torch.distributed.is_initialized():
+        backend = "nccl" if device.startswith("cuda") else "gloo"
+        torch.distributed.init_process_group(backend)
+    return _rank(), _world()
 
 
 def _stages(cfg: TrainConfig) -> list[dict]:
@@ -62,13 +101,18 @@ class Trainer:
     """Holds the data, the network and the history of one training run."""
 
     def __init__(self, data, spectral: SpectralConfig, cfg: TrainConfig, device: str = "cpu",
-                 progress: bool = True, log: Callable[[str], None] = print):
+                 progress: bool = True, log: Callable[[str], None] = print, emulate_ranks: int = 1):
+        """emulate_ranks: draw every batch from that many rank samplers in one process — what
+        ``torchrun --nproc_per_node=N`` does across processes (used to test DDP training)."""
         self.spectral, self.cfg, self.device, self.progress, self.log = spectral, cfg, torch.device(device), progress, log
         torch.manual_seed(cfg.seed)
         self.gen = torch.Generator().manual_seed(cfg.seed)
         root = Path(data)
         train_tracks = require_target(find_tracks(root, "train" if (root / "train").is_dir() else None), cfg.target, root)
-        self.sampler = BlockSampler(train_tracks, cfg.target, spectral, cfg, seed=cfg.seed)
+        # each rank draws different data: rank r samples with seed + 1000 r
+        ranks = [_rank()] if _world() > 1 else list(range(emulate_ranks))
+        self.samplers = [BlockSampler(train_tracks, cfg.target, spectral, cfg, seed=cfg.seed + 1000 * r) for r in ranks]
+        self.sampler = self.samplers[0]
         if (root / "valid").is_dir():
             vtracks = require_target(find_tracks(root, "valid"), cfg.target, root / "valid")
             vs = BlockSampler(vtracks, cfg.target, spectral, cfg, seed=cfg.seed + 1)
@@ -76,9 +120,14 @@ class Trainer:
             del vs
         else:
             self.log("no 'valid' split: validating on separate blocks of the training tracks")
-            self.valid = self.sampler.sample_fixed(cfg.valid_samples)
-        self.monitor = self.sampler.sample_fixed(cfg.monitor_samples)
-        self.fixed = self.sampler.sample_fixed(cfg.samples) if cfg.optimizer == "lbfgs" else None
+            self.valid = BlockSampler(train_tracks, cfg.target, spectral, cfg, seed=cfg.seed + 1).sample_fixed(cfg.valid_samples)
+        monitors = [sm.sample_fixed(cfg.monitor_samples) for sm in self.samplers]
+        self.monitor = monitors[0]
+        self.fixed = None
+        if cfg.optimizer == "lbfgs":  # every rank holds its own shard of the fixed set
+            shards = [sm.sample_fixed(cfg.samples) for sm in self.samplers]
+            self.fixed = (torch.cat([a for a, _ in shards]), torch.cat([b for _, b in shards]))
+            self.fixed_total = cfg.samples * max(_world(), len(self.samplers))
         self.valid = tuple(t.to(self.device) for t in self.valid)
         self.monitor = tuple(t.to(self.device) for t in self.monitor)
         if self.fixed is not None:
@@ -107,8 +156,15 @@ class Trainer:
         else:
             n = self.cfg.ls_samples
             for i in range(0, n, 4096):
-                x, s = self.sampler.sample(min(4096, n - i))
+                x, s = self._draw(min(4096, n - i))
                 yield x.to(self.device), s.to(self.device)
+
+    def _draw(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """n blocks from each (emulated) rank's sampler."""
+        if len(self.samplers) == 1:
+            return self.sampler.sample(n)
+        parts = [sm.sample(n) for sm in self.samplers]
+        return torch.cat([a for a, _ in parts]), torch.cat([b for _, b in parts])
 
     def add_layer(self, k: int) -> None:
         jt0, jv0 = self._record(k - 1)  # the point just before the jump
@@ -124,9 +180,9 @@ class Trainer:
         self.log(f"layer {k} added ({self.cfg.init} init): J_valid {jv0:.4f} -> {jv1:.4f}")
 
     def _adam_step(self, opt) -> float:
-        x, s = self.sampler.sample(self.cfg.batch_size)
+        x, s = self._draw(self.cfg.batch_size)
         x, s = x.to(self.device), s.to(self.device)
-        loss = ((self.net(x) - s) ** 2).sum(1).mean()
+        loss = ((self.ddp(x) - s) ** 2).sum(1).mean()  # DDP averages the gradients over ranks
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -134,16 +190,20 @@ class Trainer:
 
     def _lbfgs_step(self, opt) -> float:
         x, s = self.fixed
-        n = x.shape[0]
+        n = self.fixed_total  # all ranks' samples together
 
         def closure():
             opt.zero_grad(set_to_none=True)
-            total = 0.0
-            for i in range(0, n, 16384):
+            total = torch.zeros(1, dtype=torch.float64)
+            for i in range(0, x.shape[0], 16384):
                 loss = ((self.net(x[i:i + 16384]) - s[i:i + 16384]) ** 2).sum() / n
                 loss.backward()
                 total += loss.item()
-            return torch.tensor(total)
+            if _world() > 1:  # full-batch gradient = sum over the ranks' shards
+                for p in self.net.parameters():
+                    torch.distributed.all_reduce(p.grad)
+                torch.distributed.all_reduce(total)
+            return torch.tensor(float(total))
 
         return float(opt.step(closure))
 
@@ -153,6 +213,11 @@ class Trainer:
         if st["add"]:
             self.add_layer(st["layers"])
         params = list(self.net.parameters())
+        self.ddp = self.net
+        if _world() > 1 and cfg.optimizer == "adam":
+            from torch.nn.parallel import DistributedDataParallel
+
+            self.ddp = DistributedDataParallel(self.net, device_ids=[self.device.index] if self.device.type == "cuda" else None)
         if cfg.optimizer == "adam":
             opt, step = torch.optim.Adam(params, lr=cfg.lr), self._adam_step
         else:
@@ -172,7 +237,7 @@ class Trainer:
             if bar is not None:
                 bar.update(1)
             if (i + 1) % cfg.eval_every == 0 or i + 1 == st["iters"]:
-                jt, jv = self._record(st["layers"])
+                jt, jv = self._record(st["layers"])  # identical on every rank: same weights, same valid set
                 if bar is not None:
                     bar.set_postfix_str(f"{st['name']} J_train {jt:.3f} J_valid {jv:.3f}")
                 if jv < best - 1e-6:
@@ -199,9 +264,17 @@ class Trainer:
         return Model(self.net, self.spectral, self.cfg.target, self.cfg, self.history, meta or {})
 
     def save_checkpoint(self, path, meta: dict) -> None:
-        extra = {"stage": self.stage, "iteration": self.iteration, "torch_rng": torch.get_rng_state(),
-                 "gen_rng": self.gen.get_state(), "sampler_json": json.dumps(self.sampler.state())}
-        model_io.save(self.model(meta), path, extra=extra)
+        states = [sm.state() for sm in self.samplers]
+        if _world() > 1:  # rank 0 writes every rank's sampler state
+            gathered = [None] * _world()
+            torch.distributed.all_gather_object(gathered, states[0])
+            states = gathered
+        if _rank() == 0:
+            extra = {"stage": self.stage, "iteration": self.iteration, "torch_rng": torch.get_rng_state(),
+                     "gen_rng": self.gen.get_state(), "sampler_json": json.dumps(states)}
+            model_io.save(self.model(meta), path, extra=extra)
+        if _world() > 1:
+            torch.distributed.barrier()
 
     def restore_checkpoint(self, path) -> None:
         meta, payload = model_io.load_payload(path)
@@ -214,12 +287,19 @@ class Trainer:
         self.stage, self.iteration = int(extra["stage"]), int(extra["iteration"])
         torch.set_rng_state(extra["torch_rng"])
         self.gen.set_state(extra["gen_rng"])
-        self.sampler.set_state(json.loads(extra["sampler_json"]))
+        states = json.loads(extra["sampler_json"])
+        if isinstance(states, dict):
+            states = [states]
+        mine = [states[_rank()]] if _world() > 1 else states
+        if len(mine) != len(self.samplers):
+            raise SaesepError(f"checkpoint '{path}' was written by {len(states)} ranks; resume with as many")
+        for sm, st in zip(self.samplers, mine):
+            sm.set_state(st)
 
 
 def train(data, out, target: str = "bass", preset: str | Preset = "default", resume: bool = False,
           device: str = "cpu", plot=None, progress: bool = True, log: Callable[[str], None] = print,
-          **overrides) -> Model:
+          emulate_ranks: int = 1, **overrides) -> Model:
     """Train a model on the track folder ``data`` and write it to ``out``.
 
     ``overrides`` replace fields of the preset's TrainConfig or SpectralConfig
@@ -238,6 +318,16 @@ def train(data, out, target: str = "bass", preset: str | Preset = "default", res
     cfg = from_dict(TrainConfig, {**p.train.__dict__, "target": target,
                                   **{k: v for k, v in overrides.items() if k in tr_fields and v is not None}})
     device = resolve_device(device)
+    rank, world = init_distributed(device)
+    if world > 1:
+        if device == "cuda":
+            import os
+
+            device = f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}"
+            torch.cuda.set_device(device)
+        if rank != 0:  # one voice: rank 0 logs and shows progress
+            progress, log = False, (lambda m: None)
+        log(f"distributed training: {world} processes ({torch.distributed.get_backend()})")
     ckpt = checkpoint_path(out)
     if resume and not ckpt.exists():
         raise SaesepError(f"nothing to resume: no checkpoint '{ckpt}'")
@@ -245,10 +335,10 @@ def train(data, out, target: str = "bass", preset: str | Preset = "default", res
         cmeta, _ = model_io.load_payload(ckpt)
         spectral = from_dict(SpectralConfig, cmeta["spectral"])
         cfg = from_dict(TrainConfig, cmeta["train"])
-    t0 = time.time()
-    tr = Trainer(data, spectral, cfg, device, progress, log)
+    t0, c0 = time.time(), time.process_time()
+    tr = Trainer(data, spectral, cfg, device, progress, log, emulate_ranks=emulate_ranks)
     meta = {"preset": p.__class__.__name__ if not isinstance(preset, str) else preset, "data": str(data),
-            "seed": cfg.seed}
+            "seed": cfg.seed, "ranks": max(world, emulate_ranks)}
     if resume:
         tr.restore_checkpoint(ckpt)
         log(f"resuming after stage {tr.stage} of {len(_stages(cfg))} (iteration {tr.iteration})")
@@ -262,11 +352,17 @@ def train(data, out, target: str = "bass", preset: str | Preset = "default", res
             if tr.stage < len(stages):
                 tr.save_checkpoint(ckpt, meta)
     tr.history["train_seconds"] = round(time.time() - t0, 2)
+    tr.history["cpu_seconds"] = round(time.process_time() - c0, 2)
     model = tr.model(meta)
     model.net.eval()
+    if rank != 0:  # only rank 0 writes the model, removes the checkpoint and plots
+        torch.distributed.barrier()
+        return model
     model_io.save(model, out)
     if ckpt.exists():
         ckpt.unlink()
+    if world > 1:
+        torch.distributed.barrier()
     if plot:
         from .plot import plot_history
 

@@ -1,0 +1,97 @@
+#!/usr/bin/env python3
+"""Quality on the corpus test split: saesep (plain and with the all-roles soft mask) vs oracles,
+passthrough, the NMF baseline and Open-Unmix trained on the same data for the same CPU time.
+
+BSS Eval v4 (museval), 1 s windows, median over windows then over tracks.
+Usage: python bench/quality.py [--data corpora/medium] [--tracks 12] [--targets bass,lead,other,drums]
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import time
+from concurrent.futures import ProcessPoolExecutor
+
+import numpy as np
+
+from common import ROOT, write_results
+
+import umx as umx_bench  # noqa: E402
+from saesep import audio, models as builtin  # noqa: E402
+from saesep.datasets import find_tracks  # noqa: E402
+from saesep.evaluate import NMFBaseline, bss_eval, oracle  # noqa: E402
+from saesep.model import load  # noqa: E402
+from saesep.separate import SeparationOptions, separate  # noqa: E402
+
+ORACLES = ("irm1", "irm2", "ibm", "oracle-mag", "mixture")
+
+
+def _score(args):
+    import torch
+
+    torch.set_num_threads(1)
+    track, method, ref, est, mix, sr = args
+    return track, method, bss_eval(ref, est, mix, sr)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", default=str(ROOT / "corpora" / "medium"))
+    ap.add_argument("--tracks", type=int, default=12, help="test tracks per target (the first N, sorted)")
+    ap.add_argument("--targets", default="bass,lead,other,drums")
+    ap.add_argument("--no-umx", action="store_true")
+    ap.add_argument("--no-nmf", action="store_true")
+    args = ap.parse_args()
+    models = {t: load(p) for t, p in builtin.available().items()}
+    test = find_tracks(args.data, "test")
+    train = find_tracks(args.data, "train")
+    out = {"data": args.data, "tracks_per_target": args.tracks, "targets": {}}
+    for target in args.targets.split(","):
+        model = models[target]
+        tracks = [t for t in test if target in t.stems][: args.tracks]
+        extra = {}
+        if not args.no_nmf:
+            t0 = time.time()
+            nmf = NMFBaseline(model.spectral).fit(train[:60], target)
+            extra["nmf_fit_seconds"] = round(time.time() - t0, 1)
+        umx_model = None
+        if not args.no_umx and umx_bench.available():
+            budget = model.meta.get("train_seconds") or model.history.get("train_seconds", 300)
+            cpu_budget = budget * 2  # saesep's training used both cores for that wall time
+            umx_model, info = umx_bench.train_umx(train, target, cpu_budget)
+            extra["open-unmix"] = {**info, "cpu_budget_s": cpu_budget}
+        jobs = []
+        for t in tracks:
+            mix, sr = audio.read(t.mixture)
+            ref, _ = audio.read(t.stems[target])
+            ests = {"saesep": separate(mix, sr, model)[target],
+                    "saesep-wiener": separate(mix, sr, models, SeparationOptions(mask="soft"))[target]}
+            for m in ORACLES:
+                ests[m] = oracle(m, mix, ref, model.spectral, sr)
+            if not args.no_nmf:
+                ests["nmf"] = nmf.separate(mix, sr)
+            if umx_model is not None:
+                ests["open-unmix"] = umx_bench.separate_umx(umx_model, mix, sr, target)
+            jobs += [(t.name, m, ref, e, mix, sr) for m, e in ests.items()]
+        per_track: dict = {}
+        with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as ex:
+            for name, m, sc in ex.map(_score, jobs):
+                per_track.setdefault(name, {})[m] = sc
+        methods = list(next(iter(per_track.values())))
+        med = {m: {k: float(np.nanmedian([per_track[n][m][k] for n in per_track])) for k in ("SDR", "SIR", "SAR", "SI-SDR")}
+               for m in methods}
+        gap = med["irm1"]["SDR"] - med["mixture"]["SDR"]
+        closed = (med["saesep"]["SDR"] - med["mixture"]["SDR"]) / gap if gap > 0 else float("nan")
+        out["targets"][target] = {"median": med, "per_track": per_track, "gap_closed_to_irm1": round(closed, 3), **extra}
+        print(f"\n== {target} ({len(per_track)} test tracks) ==")
+        print(f"{'method':<14} {'SDR':>7} {'SIR':>7} {'SAR':>7} {'SI-SDR':>7}")
+        for m in methods:
+            v = med[m]
+            print(f"{m:<14} {v['SDR']:7.2f} {v['SIR']:7.2f} {v['SAR']:7.2f} {v['SI-SDR']:7.2f}")
+        print(f"saesep closes {100 * closed:.0f} % of the passthrough -> IRM1 gap")
+    write_results("quality", out)
+
+
+if __name__ == "__main__":
+    main()

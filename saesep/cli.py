@@ -176,11 +176,15 @@ def extract(inputs, model_paths, target, out_dir, filename, fmt, bits, residual,
         if jobs > 1:
             import torch
 
-            torch.set_num_threads(max(1, torch.get_num_threads() // jobs))
-            with ThreadPoolExecutor(jobs) as ex:
-                for res in ex.map(one, files):
-                    report(res)
-                    bar.update(1)
+            threads = torch.get_num_threads()
+            torch.set_num_threads(max(1, threads // jobs))  # share the cores between the jobs
+            try:
+                with ThreadPoolExecutor(jobs) as ex:
+                    for res in ex.map(one, files):
+                        report(res)
+                        bar.update(1)
+            finally:
+                torch.set_num_threads(threads)
         else:
             for f in files:
                 report(one(f))

@@ -98,6 +98,6 @@ def separate_umx(model, mixture: np.ndarray, sample_rate: int, target: str, nite
     """Open-Unmix's Separator (Wiener EM with ``niter`` iterations) on a ``(2, samples)`` mixture."""
     from openunmix.model import Separator
 
-    sep = Separator({target: model}, niter=niter, sample_rate=sample_rate, n_fft=N_FFT, n_hop=HOP, nb_channels=2).eval()
+    sep = Separator({target: model}, niter=niter, residual=True, sample_rate=sample_rate, n_fft=N_FFT, n_hop=HOP, nb_channels=2).eval()
     est = sep(torch.from_numpy(mixture[None].astype(np.float32)))
     return est[0, 0].numpy()

@@ -20,7 +20,7 @@ from torch import nn
 from . import __version__
 from .config import SpectralConfig, TrainConfig, from_dict, to_dict
 from .errors import SaesepError
-from .spectral import normalize
+from .spectral import EPS, context_margin, context_offsets, normalize
 
 FORMAT = "saesep-model"
 FORMAT_VERSION = 1
@@ -175,6 +175,34 @@ class Model:
         """Raw context magnitudes ``(n, 2C+1, bins)`` → target magnitude ``(n, bins)``."""
         x, g = normalize(blocks)
         return self.net(x) * g
+
+    @torch.no_grad()
+    def estimate_sequence(self, mag: torch.Tensor) -> torch.Tensor:
+        """Target magnitudes of consecutive frames, without building context blocks.
+
+        mag: ``(batch, frames, bins)`` with ``context_margin`` extra frames on each side
+        (zeros beyond the signal). Returns ``(batch, frames - 2 * margin, bins)``, equal to
+        :meth:`estimate` on the stacked blocks: the first layer is linear, so W₁(x/γ) is
+        computed as (Σ_j W₁ⱼ frame_{t+oⱼ}) / γ_t with one matrix product over the frames,
+        which saves the 2C+1-fold copy of the input.
+        """
+        cfg = self.spectral
+        offs, m = context_offsets(cfg), context_margin(cfg)
+        b, f, bins = mag.shape
+        n = f - 2 * m
+        if len(self.net.layers) == 0:
+            return mag[:, m:m + n].clone()
+        norms = mag.norm(dim=-1)
+        g = sum(norms[:, m + o:m + o + n] for o in offs) / len(offs)  # γ per centre frame, (batch, n)
+        first = self.net.layers[0]
+        k = len(offs)
+        w = first.weight.reshape(first.out_features, k, bins).permute(2, 1, 0).reshape(bins, k * first.out_features)
+        p = (mag @ w).reshape(b, f, k, first.out_features)
+        h = sum(p[:, m + o:m + o + n, j] for j, o in enumerate(offs))
+        h = torch.relu(h / (g[..., None] + EPS) + first.bias)
+        for layer in self.net.layers[1:]:
+            h = torch.relu(layer(h))
+        return h * g[..., None]
 
     def to(self, device) -> "Model":
         self.net.to(device)

@@ -21,7 +21,7 @@ from . import audio as audio_io
 from .config import SpectralConfig
 from .errors import SaesepError
 from .model import Model
-from .spectral import context_margin, frames_stft, n_frames, stack_context, window
+from .spectral import context_margin, frames_stft, n_frames, window
 
 RESIDUAL = "residual"
 
@@ -121,14 +121,12 @@ class _Engine:
         else:
             net_in = mag
         padded = np.pad(net_in, ((0, 0), (0, 0), (a - (f0 - m), (f1 + m) - b)))
-        blocks = stack_context(torch.from_numpy(padded), self.cfg, margin_padded=True)
         dev = next(iter(self.models.values())).net.layers[0].weight.device
-        blocks = blocks.to(dev)
+        frames = torch.from_numpy(np.ascontiguousarray(padded.transpose(0, 2, 1))).to(dev)  # (chs, frames, bins)
         n = f1 - f0
         est = []
         for model in self.models.values():
-            e = model.estimate(blocks).float().cpu().numpy()  # (chs * n, bins)
-            e = e.reshape(net_in.shape[0], n, -1).transpose(0, 2, 1)  # (chs, bins, n)
+            e = model.estimate_sequence(frames).float().cpu().numpy().transpose(0, 2, 1)  # (chs, bins, n)
             if net_in.shape[0] != self.ch:  # mid: the mid estimate becomes a mask for every channel
                 ref = np.abs(centre.mean(0, keepdims=True))
                 e = np.minimum(e / np.maximum(ref, 1e-8), 1.0) * np.abs(centre)

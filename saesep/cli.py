@@ -108,7 +108,7 @@ def _load_models(model_paths, target, device):
               help="none: estimated magnitude + mixture phase; soft: Wiener-style mask (the paper's post-filter).")
 @click.option("--wiener", is_flag=True, help="Same as --mask soft.")
 @click.option("--mask-power", default=2.0, show_default=True, type=float, help="Exponent of the soft mask (2: power, 1: magnitude).")
-@click.option("--segment", default=20.0, show_default=True, type=float, help="Seconds processed at once (bounds memory).")
+@click.option("--segment", default=10.0, show_default=True, type=float, help="Seconds processed at once (bounds memory).")
 @click.option("--device", default="cpu", show_default=True, help="auto, cpu or cuda.")
 @click.option("-j", "--jobs", default=1, show_default=True, type=int, help="Files processed in parallel.")
 @click.option("--skip-existing", is_flag=True, help="Skip files whose outputs all exist (cheap reruns of a batch).")

@@ -38,7 +38,7 @@ class SeparationOptions:
     mask: str = "none"
     mask_power: float = 2.0
     residual: bool = False
-    segment_seconds: float = 20.0
+    segment_seconds: float = 10.0
     device: str = "cpu"
 
     def __post_init__(self):

@@ -9,7 +9,6 @@ frames, so the ISTFT never divides by a vanishing window sum at the end.
 
 from __future__ import annotations
 
-import librosa
 import numpy as np
 import torch
 
@@ -20,7 +19,9 @@ EPS = 1e-8
 
 def window(cfg: SpectralConfig) -> np.ndarray:
     """The analysis/synthesis window, ``(n_fft,)`` float32."""
-    return librosa.filters.get_window(cfg.librosa_window, cfg.n_fft, fftbins=True).astype(np.float32)
+    from scipy.signal import get_window  # what librosa uses; importing librosa itself costs ~150 MB
+
+    return get_window(cfg.librosa_window, cfg.n_fft, fftbins=True).astype(np.float32)
 
 
 def n_frames(n_samples: int, cfg: SpectralConfig) -> int:
@@ -30,6 +31,8 @@ def n_frames(n_samples: int, cfg: SpectralConfig) -> int:
 
 def stft(audio: np.ndarray, cfg: SpectralConfig) -> np.ndarray:
     """Complex STFT ``(..., bins, frames)`` complex64 of ``(..., samples)`` audio."""
+    import librosa
+
     audio = np.asarray(audio, dtype=np.float32)
     audio = np.pad(audio, [(0, 0)] * (audio.ndim - 1) + [(0, cfg.hop)])
     return librosa.stft(audio, n_fft=cfg.n_fft, hop_length=cfg.hop,
@@ -38,6 +41,8 @@ def stft(audio: np.ndarray, cfg: SpectralConfig) -> np.ndarray:
 
 def istft(spec: np.ndarray, cfg: SpectralConfig, length: int) -> np.ndarray:
     """Inverse of :func:`stft`: ``(..., bins, frames)`` → ``(..., length)`` float32."""
+    import librosa
+
     return librosa.istft(spec, n_fft=cfg.n_fft, hop_length=cfg.hop, window=cfg.librosa_window,
                          center=True, length=length).astype(np.float32)
 
@@ -45,11 +50,15 @@ def istft(spec: np.ndarray, cfg: SpectralConfig, length: int) -> np.ndarray:
 def frames_stft(padded: np.ndarray, cfg: SpectralConfig) -> np.ndarray:
     """STFT of an already padded excerpt: frame ``i`` starts at sample ``i * hop``.
 
-    Used by the streaming separator: on the zero-padded signal these are exactly
-    the frames :func:`stft` computes on the whole file.
+    Used by the streaming separator: on the zero-padded signal these are the frames
+    :func:`stft` (librosa) computes on the whole file (tested to float precision).
+    Plain numpy framing + rfft, so extraction does not import librosa (and numba).
     """
-    return librosa.stft(np.asarray(padded, dtype=np.float32), n_fft=cfg.n_fft, hop_length=cfg.hop,
-                        window=cfg.librosa_window, center=False)
+    x = np.asarray(padded, dtype=np.float32)
+    n = 1 + (x.shape[-1] - cfg.n_fft) // cfg.hop
+    frames = np.lib.stride_tricks.sliding_window_view(x, cfg.n_fft, axis=-1)[..., ::cfg.hop, :][..., :n, :]
+    spec = np.fft.rfft(frames * window(cfg), axis=-1).astype(np.complex64)
+    return np.swapaxes(spec, -1, -2)  # (..., bins, frames)
 
 
 def magnitude(spec: np.ndarray) -> np.ndarray:

@@ -100,3 +100,20 @@ def test_train_extract_info_end_to_end(runner, track_folder, tmp_path):
     assert '"status": "ok"' in res.output
     res = runner.invoke(main, ["info", str(out)])
     assert res.exit_code == 0 and "layer 1" in res.output and "torch" in res.output
+
+
+def test_diverging_training_stops_with_a_clear_message(runner, track_folder, tmp_path):
+    out = tmp_path / "div.pt"
+    res = runner.invoke(main, ["train", "--data", str(track_folder), "--out", str(out), "--preset", "tiny",
+                               "--lr", "1e12", "--iters-per-layer", "60", "-q"])
+    _one_line_error(res)
+    assert "non-finite loss" in res.output and "stage" in res.output
+    assert not out.exists()
+    assert (tmp_path / "div.pt.ckpt").exists()  # the last good checkpoint is kept
+
+
+def test_target_all_extracts_every_builtin_role_in_one_pass(runner, tmp_path):
+    song = _song(tmp_path / "song.wav", seconds=2.0, sr=44100)
+    res = runner.invoke(main, ["extract", str(song), "-t", "all", "--wiener", "-o", str(tmp_path / "o"), "-q"])
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in (tmp_path / "o" / "song").iterdir()) == ["bass.wav", "drums.wav", "lead.wav", "other.wav"]

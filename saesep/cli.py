@@ -58,6 +58,7 @@ def main():
 @click.option("--seed", type=int, help="Random seed (same seed, same data, same model).")
 @click.option("--plot", type=click.Path(dir_okay=False), help="Write the staircase plot (PNG) here.")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run from OUT.ckpt.")
+@click.option("--checkpoint-minutes", type=float, help="Also checkpoint inside a stage every this many minutes (default 10).")
 @click.option("--device", default="cpu", show_default=True, help="auto, cpu or cuda.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or log lines.")
 def train(data, target, out, preset, plot, resume, device, quiet, **opts):

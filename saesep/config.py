@@ -75,6 +75,8 @@ class TrainConfig:
         gains, mixed in the complex STFT domain), ``aligned`` (excerpts of the real
         mixtures) or ``both`` (half each).
     gain_min/gain_max: range of the random gain per stem (paper: U[0.01, 1]).
+    checkpoint_minutes: besides the checkpoint after every stage, one at the first
+        validation point after this many minutes (0: at every validation point).
     """
 
     target: str = "bass"
@@ -99,6 +101,7 @@ class TrainConfig:
     pool_tracks: int = 32
     pool_refresh: int = 500_000
     silence_db: float = -60.0
+    checkpoint_minutes: float = 10.0
     seed: int = 0
 
     def __post_init__(self):

@@ -137,6 +137,8 @@ class Trainer:
         self.history = {"curve": [], "layers_added": [], "stages": []}
         self.iteration = 0
         self.stage = 0
+        self.resume_in_stage = None
+        self.ckpt_path, self.ckpt_meta, self.last_ckpt = None, {}, time.time()
 
     # ---- measurements -----------------------------------------------------------
     def scores(self) -> tuple[float, float]:
@@ -210,7 +212,9 @@ class Trainer:
     def run_stage(self, st: dict, bar=None) -> None:
         cfg = self.cfg
         t0 = time.time()
-        if st["add"]:
+        inside = self.resume_in_stage  # set when resuming from a checkpoint written mid-stage
+        self.resume_in_stage = None
+        if st["add"] and inside is None:
             self.add_layer(st["layers"])
         params = list(self.net.parameters())
         self.ddp = self.net
@@ -227,7 +231,12 @@ class Trainer:
         best_state = {k: v.clone() for k, v in self.net.state_dict().items()}
         since_best = 0
         done = 0
-        for i in range(st["iters"]):
+        if inside is not None:
+            opt.load_state_dict(inside["opt_state"])
+            best, since_best, done = inside["best"], inside["since_best"], inside["stage_iter"]
+            best_state = inside["best_state"]
+            t0 -= inside["stage_seconds"]
+        for i in range(done, st["iters"]):
             loss = step(opt)
             if not math.isfinite(loss):
                 raise SaesepError(f"training diverged (non-finite loss) in stage '{st['name']}' at iteration {self.iteration}; "
@@ -248,6 +257,11 @@ class Trainer:
                     if since_best > cfg.patience:
                         self.log(f"{st['name']}: early stop, no validation gain in {since_best} evaluations")
                         break
+                if self.ckpt_path is not None and time.time() - self.last_ckpt >= cfg.checkpoint_minutes * 60 \
+                        and i + 1 < st["iters"]:
+                    self.save_checkpoint(self.ckpt_path, self.ckpt_meta, inside_stage={
+                        "stage_iter": done, "opt_state": opt.state_dict(), "best": best, "since_best": since_best,
+                        "best_state": best_state, "stage_seconds": time.time() - t0})
         if bar is not None and done < st["iters"]:
             bar.update(st["iters"] - done)
         self.net.load_state_dict(best_state)
@@ -263,7 +277,10 @@ class Trainer:
     def model(self, meta: dict | None = None) -> Model:
         return Model(self.net, self.spectral, self.cfg.target, self.cfg, self.history, meta or {})
 
-    def save_checkpoint(self, path, meta: dict) -> None:
+    def save_checkpoint(self, path, meta: dict, inside_stage: dict | None = None) -> None:
+        """Everything needed to continue: weights, history, RNGs, samplers; mid-stage also the
+        optimiser state and the stage's best state (``inside_stage``)."""
+        self.last_ckpt = time.time()
         states = [sm.state() for sm in self.samplers]
         if _world() > 1:  # rank 0 writes every rank's sampler state
             gathered = [None] * _world()
@@ -272,6 +289,8 @@ class Trainer:
         if _rank() == 0:
             extra = {"stage": self.stage, "iteration": self.iteration, "torch_rng": torch.get_rng_state(),
                      "gen_rng": self.gen.get_state(), "sampler_json": json.dumps(states)}
+            if inside_stage is not None:
+                extra["inside_stage"] = inside_stage
             model_io.save(self.model(meta), path, extra=extra)
         if _world() > 1:
             torch.distributed.barrier()
@@ -295,6 +314,7 @@ class Trainer:
             raise SaesepError(f"checkpoint '{path}' was written by {len(states)} ranks; resume with as many")
         for sm, st in zip(self.samplers, mine):
             sm.set_state(st)
+        self.resume_in_stage = extra.get("inside_stage")
 
 
 def train(data, out, target: str = "bass", preset: str | Preset = "default", resume: bool = False,
@@ -339,9 +359,10 @@ def train(data, out, target: str = "bass", preset: str | Preset = "default", res
     tr = Trainer(data, spectral, cfg, device, progress, log, emulate_ranks=emulate_ranks)
     meta = {"preset": p.__class__.__name__ if not isinstance(preset, str) else preset, "data": str(data),
             "seed": cfg.seed, "ranks": max(world, emulate_ranks)}
+    tr.ckpt_path, tr.ckpt_meta = ckpt, meta
     if resume:
         tr.restore_checkpoint(ckpt)
-        log(f"resuming after stage {tr.stage} of {len(_stages(cfg))} (iteration {tr.iteration})")
+        log(f"resuming at stage {tr.stage + 1} of {len(_stages(cfg))} (iteration {tr.iteration})")
     stages = _stages(cfg)
     total = sum(s["iters"] for s in stages)
     done_iters = sum(s["iters"] for s in stages[:tr.stage])

@@ -6,17 +6,19 @@ import subprocess
 import sys
 import time
 
+import pytest
 import torch
 
 from saesep.model import load
 
 
-def test_killed_run_resumes_to_the_same_model(track_folder, tiny_model, tmp_path):
+@pytest.mark.parametrize("minutes", ["10", "0"])  # stage-boundary checkpoints only, or also mid-stage
+def test_killed_run_resumes_to_the_same_model(track_folder, tiny_model, tmp_path, minutes):
     _, reference = tiny_model  # same data, preset and seed, never interrupted
     out = tmp_path / "bass.pt"
     ckpt = tmp_path / "bass.pt.ckpt"
     cmd = [sys.executable, "-m", "saesep", "train", "--data", str(track_folder), "--target", "bass",
-           "--out", str(out), "--preset", "tiny", "-q"]
+           "--out", str(out), "--preset", "tiny", "-q", "--checkpoint-minutes", minutes]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.time() + 120
     while not ckpt.exists() and proc.poll() is None and time.time() < deadline:

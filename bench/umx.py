@@ -55,7 +55,7 @@ class SegmentSampler:
             r = rest[:, start:start + self.len] * g2
             xs.append(t + r)
             ys.append(t)
-        return torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(ys))
+        return torch.from_numpy(np.stack(xs).astype(np.float32)), torch.from_numpy(np.stack(ys).astype(np.float32))
 
 
 def _mag(x):

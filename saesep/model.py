@@ -198,11 +198,14 @@ class Model:
         k = len(offs)
         w = first.weight.reshape(first.out_features, k, bins).permute(2, 1, 0).reshape(bins, k * first.out_features)
         p = (mag @ w).reshape(b, f, k, first.out_features)
-        h = sum(p[:, m + o:m + o + n, j] for j, o in enumerate(offs))
-        h = torch.relu(h / (g[..., None] + EPS) + first.bias)
+        h = p[:, m + offs[0]:m + offs[0] + n, 0].clone()
+        for j in range(1, k):  # in place: no temporaries of the frames' size
+            h += p[:, m + offs[j]:m + offs[j] + n, j]
+        del p
+        h.div_(g[..., None] + EPS).add_(first.bias).relu_()
         for layer in self.net.layers[1:]:
-            h = torch.relu(layer(h))
-        return h * g[..., None]
+            h = layer(h).relu_()
+        return h.mul_(g[..., None])
 
     def to(self, device) -> "Model":
         self.net.to(device)

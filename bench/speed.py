@@ -60,6 +60,8 @@ def umx_speed(path, seconds: float, device: str) -> dict:
     umx = OpenUnmix(nb_bins=2049, nb_channels=2, hidden_size=512, max_bin=1487).eval()
     sep = Separator({"bass": umx}, niter=1, residual=True, sample_rate=sr, n_fft=4096, n_hop=1024, nb_channels=2).eval().to(device)
     audio = torch.from_numpy(x.T)[None].to(device)
+    with torch.no_grad():  # warm-up, as for saesep (CUDA kernels, threads)
+        sep(audio[..., : 10 * sr])
     t = time.time()
     with torch.no_grad():
         est = sep(audio)

@@ -140,6 +140,13 @@ class NMFBaseline:
         return _fit_length(audio_io.resample(y, self.cfg.sample_rate, sample_rate), mixture.shape[1])
 
 
+def _one_thread() -> None:
+    """Worker processes share the cores: one torch thread each."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
 def _eval_track(args) -> dict:
     track_dir, target, methods, model_path, cfg_dict, nmf = args
     from . import model as model_io
@@ -147,9 +154,6 @@ def _eval_track(args) -> dict:
     from .datasets import find_tracks
     from .separate import separate
 
-    import torch
-
-    torch.set_num_threads(1)
     t = next(t for t in find_tracks(Path(track_dir).parent) if t.path == Path(track_dir))
     if target not in t.stems:
         return {"track": t.name, "skipped": f"no '{target}' stem"}
@@ -215,7 +219,8 @@ def evaluate(data, split: str = "test", model=None, target: str | None = None, m
     rows = []
     with tqdm(total=len(args), disable=not progress, unit="track", desc=f"evaluate {target}") as bar:
         if jobs > 1 and len(args) > 1:
-            with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as ex:
+            with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
+                                     initializer=_one_thread) as ex:
                 for r in ex.map(_eval_track, args):
                     rows.append(r)
                     bar.update(1)

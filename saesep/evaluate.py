@@ -40,7 +40,6 @@ def bss_eval(reference: np.ndarray, estimate: np.ndarray, mixture: np.ndarray, s
     """
     if reference.shape != estimate.shape or reference.shape != mixture.shape:
         raise SaesepError(f"reference {reference.shape} and estimate {estimate.shape} differ in shape")
-    os.environ.setdefault("MUSEVAL_NO_FFMPEG_CHECK", "1")
     import museval
 
     refs = np.stack([reference.T, (mixture - reference).T]).astype(np.float64)

@@ -47,3 +47,15 @@ def test_demo_sdr_beats_passthrough(demo_estimates, role):
     gain = sdr(ref, plain[role]) - sdr(ref, mix)
     assert gain > MARGIN[role], f"{role}: only {gain:.2f} dB over passthrough"
     assert sdr(ref, soft[role]) - sdr(ref, mix) > MARGIN[role]
+
+
+def test_demo_command(tmp_path):
+    from click.testing import CliRunner
+
+    from saesep.cli import main
+
+    res = CliRunner().invoke(main, ["demo", "-o", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    lines = [l for l in res.output.splitlines() if "SDR" in l and "passthrough" in l]
+    assert len(lines) == 8
+    assert sorted(p.name for p in (tmp_path / "plain").iterdir()) == ["bass.wav", "drums.wav", "lead.wav", "other.wav"]

@@ -131,16 +131,16 @@ class _Engine:
                 ref = np.abs(centre.mean(0, keepdims=True))
                 e = np.minimum(e / np.maximum(ref, 1e-8), 1.0) * np.abs(centre)
             est.append(e)
-        cmag = np.abs(centre)
-        ph = np.ones_like(centre)
-        np.divide(centre, cmag, out=ph, where=cmag > 0)
+        cmag = mag[:, :, f0 - a:f1 - a] if net_in is mag else np.abs(centre)
         if self.opts.mask == "soft":
             p = self.opts.mask_power
             background = np.maximum(cmag - sum(est), 0)
             denom = sum(e ** p for e in est) + background ** p + 1e-12
             outs = [centre * (e ** p / denom) for e in est]
         else:
-            outs = [e * ph for e in est]
+            # |Ŝ| with the mixture phase = X · |Ŝ| / |X|  (|Ŝ| where X = 0, with phase 0)
+            safe = np.where(cmag > 0, cmag, 1)
+            outs = [np.where(cmag > 0, centre * (e / safe), e) for e in est]
         self._overlap_add(np.stack(outs), f0, f1)
         self.f0 = f1
         # drop input no longer needed: next segment starts at frame f1 - m
@@ -157,7 +157,8 @@ class _Engine:
         """
         n = f1 - f0
         off = f0 * self.hop - self.acc_base
-        frames = np.fft.irfft(specs, n=self.n_fft, axis=2).astype(np.float32) * self.win[:, None]
+        frames = np.fft.irfft(specs, n=self.n_fft, axis=2).astype(np.float32, copy=False)
+        frames *= self.win[:, None]
         span = off + (n - 1) * self.hop + self.n_fft
         have = self.acc.shape[-1]
         if have < span:

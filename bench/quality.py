@@ -42,6 +42,7 @@ def main():
     ap.add_argument("--targets", default="bass,lead,other,drums")
     ap.add_argument("--no-umx", action="store_true")
     ap.add_argument("--no-nmf", action="store_true")
+    ap.add_argument("--name", default="quality", help="results file name under bench/results/")
     args = ap.parse_args()
     models = {t: load(p) for t, p in builtin.available().items()}
     test = find_tracks(args.data, "test")
@@ -90,7 +91,7 @@ def main():
             v = med[m]
             print(f"{m:<14} {v['SDR']:7.2f} {v['SIR']:7.2f} {v['SAR']:7.2f} {v['SI-SDR']:7.2f}")
         print(f"saesep closes {100 * closed:.0f} % of the passthrough -> IRM1 gap")
-    write_results("quality", out)
+    write_results(args.name, out)
 
 
 if __name__ == "__main__":

@@ -171,7 +171,7 @@ def extract(inputs, model_paths, target, out_dir, filename, fmt, bits, residual,
                 click.echo(f"error: {res['error']}", err=True)
             elif not quiet:
                 outs = ", ".join(res["outputs"].values()) or "(outputs exist, skipped)"
-                click.echo(f"{res['input']} -> {outs}", err=not sys.stdout.isatty() and False)
+                click.echo(f"{res['input']} -> {outs}")
 
     with tqdm(total=len(files), disable=not progress or len(files) < 2, unit="file", desc="files") as bar:
         if jobs > 1:

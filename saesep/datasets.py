@@ -105,7 +105,7 @@ class BlockSampler:
         if names is None:
             k = min(self.tcfg.pool_tracks, len(self.tracks))
             names = [self.tracks[i].name for i in sorted(self.rng.choice(len(self.tracks), k, replace=False))]
-            # channel choice per track, drawn now so the pool is a function of the RNG state
+        # channel choice per track, drawn now so the pool is a function of the RNG state
         channel_draw = self.rng.random(len(names))
         self.pool_names = list(names)
         specs: dict[str, list] = {}

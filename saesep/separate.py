@@ -101,7 +101,7 @@ class _Engine:
         out = np.concatenate(outs, axis=2)
         return out[..., : max(0, self.n_in - self.n_out)]
 
-    def _frames_mag(self, a: int, b: int):
+    def _frames(self, a: int, b: int):
         """Complex STFT frames [a, b) from the buffer: ``(channels, bins, b - a)``."""
         s = a * self.hop - self.buf0
         e = (b - 1) * self.hop + self.n_fft - self.buf0
@@ -113,7 +113,7 @@ class _Engine:
         a, b = max(f0 - m, 0), f1 + m
         if n_frames is not None:
             b = min(b, n_frames)
-        spec = self._frames_mag(a, b)  # (C, bins, b - a)
+        spec = self._frames(a, b)  # (C, bins, b - a)
         centre = spec[:, :, f0 - a:f1 - a]
         mag = np.abs(spec)
         if self.cfg.stereo == "mid" and self.ch > 1:

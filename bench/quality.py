@@ -20,9 +20,9 @@ from common import ROOT, write_results
 import umx as umx_bench  # noqa: E402
 from saesep import audio, models as builtin  # noqa: E402
 from saesep.datasets import find_tracks  # noqa: E402
-from saesep.evaluate import NMFBaseline, bss_eval, oracle  # noqa: E402
+from saesep.evaluation import NMFBaseline, bss_eval, oracle  # noqa: E402
 from saesep.model import load  # noqa: E402
-from saesep.separate import SeparationOptions, separate  # noqa: E402
+from saesep.separation import SeparationOptions, separate  # noqa: E402
 
 ORACLES = ("irm1", "irm2", "ibm", "oracle-mag", "mixture")
 

@@ -21,7 +21,7 @@ from common import WORK, long_song, write_results
 from saesep import model as model_io, models as builtin  # noqa: E402
 from saesep.config import SpectralConfig  # noqa: E402
 from saesep.model import Model, StackedDNN  # noqa: E402
-from saesep.separate import SeparationOptions, extract_file  # noqa: E402
+from saesep.separation import SeparationOptions, extract_file  # noqa: E402
 
 
 def matmul_gflops(device: str) -> float:

@@ -12,9 +12,9 @@ import time
 
 from common import RESULTS, ROOT, WORK, write_results
 
-from saesep.evaluate import evaluate  # noqa: E402
+from saesep.evaluation import evaluate  # noqa: E402
 from saesep.plot import plot_history  # noqa: E402
-from saesep.train import train  # noqa: E402
+from saesep.training import train  # noqa: E402
 
 
 def main():

@@ -10,11 +10,11 @@ __version__ = "0.1.0"
 _API = {
     "load_model": ("saesep.model", "load"),
     "save_model": ("saesep.model", "save"),
-    "separate": ("saesep.separate", "separate"),
-    "extract_file": ("saesep.separate", "extract_file"),
-    "SeparationOptions": ("saesep.separate", "SeparationOptions"),
-    "train": ("saesep.train", "train"),
-    "evaluate": ("saesep.evaluate", "evaluate"),
+    "separate": ("saesep.separation", "separate"),
+    "extract_file": ("saesep.separation", "extract_file"),
+    "SeparationOptions": ("saesep.separation", "SeparationOptions"),
+    "train": ("saesep.training", "train"),
+    "evaluate": ("saesep.evaluation", "evaluate"),
     "SaesepError": ("saesep.errors", "SaesepError"),
 }
 

@@ -60,10 +60,12 @@ def main():
 @click.option("--resume", is_flag=True, help="Continue an interrupted run from OUT.ckpt.")
 @click.option("--checkpoint-minutes", type=float, help="Also checkpoint inside a stage every this many minutes (default 10).")
 @click.option("--device", default="cpu", show_default=True, help="auto, cpu or cuda.")
+@click.option("-w", "--workers", type=click.IntRange(min=0),
+              help="Processes drawing training batches (default: 0 on the CPU, one per 4 cores on a GPU). Does not change the model.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or log lines.")
 def train(data, target, out, preset, plot, resume, device, quiet, **opts):
     """Train a model that extracts TARGET from mixtures, layer by layer."""
-    from .train import train as train_api
+    from .training import train as train_api
 
     log = (lambda m: None) if quiet else (lambda m: click.echo(m, err=True))
     model = _run(train_api, data, out, target=target, preset=preset, resume=resume, device=device, plot=plot,
@@ -105,8 +107,9 @@ def _load_models(model_paths, target, device):
 @click.option("-f", "--format", "fmt", default="wav", show_default=True, type=click.Choice(["wav", "flac", "ogg", "mp3"]))
 @click.option("--bits", default="16", show_default=True, type=click.Choice(["16", "24", "float"]), help="Sample format of wav/flac output.")
 @click.option("--residual", is_flag=True, help="Also write the mixture minus the target(s) as 'residual'.")
-@click.option("--mask", default="none", show_default=True, type=click.Choice(["none", "soft"]),
-              help="none: estimated magnitude + mixture phase; soft: Wiener-style mask (the paper's post-filter).")
+@click.option("--mask", default="ratio", show_default=True, type=click.Choice(["ratio", "none", "soft"]),
+              help="ratio: estimated magnitude (at most the mixture's) + mixture phase; none: unbounded, as in the paper; "
+                   "soft: Wiener-style mask over all targets (the paper's post-filter).")
 @click.option("--wiener", is_flag=True, help="Same as --mask soft.")
 @click.option("--mask-power", default=2.0, show_default=True, type=float, help="Exponent of the soft mask (2: power, 1: magnitude).")
 @click.option("--segment", default=10.0, show_default=True, type=float, help="Seconds processed at once (bounds memory).")
@@ -125,8 +128,8 @@ def extract(inputs, model_paths, target, out_dir, filename, fmt, bits, residual,
     """
     from tqdm.auto import tqdm
 
-    from .separate import SeparationOptions, extract_file, find_audio_files, output_path, RESIDUAL
-    from .train import resolve_device
+    from .separation import SeparationOptions, extract_file, find_audio_files, output_path, RESIDUAL
+    from .training import resolve_device
 
     dev = _run(resolve_device, device)
     models = _run(_load_models, model_paths, target, dev)
@@ -274,7 +277,7 @@ def corpus_info_cmd(root):
 @click.option("-q", "--quiet", is_flag=True)
 def evaluate(data, split, model_path, target, methods, json_path, jobs, no_per_track, quiet):
     """Score extraction with museval BSS Eval v4 (1 s windows; median over windows, then tracks) and SI-SDR."""
-    from .evaluate import evaluate as eval_api, format_table
+    from .evaluation import evaluate as eval_api, format_table
 
     if model_path is None and target is None:
         target = "bass"

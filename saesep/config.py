@@ -113,6 +113,8 @@ class TrainConfig:
             raise SaesepError(f"unknown sampling '{self.sampling}' (choose independent, aligned or both)")
         if self.layers < 1:
             raise SaesepError("layers must be at least 1")
+        if self.seed < 0:
+            raise SaesepError("seed must be 0 or more")
 
 
 @dataclass

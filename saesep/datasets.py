@@ -60,6 +60,10 @@ def _abs(z: torch.Tensor) -> torch.Tensor:
     return torch.sqrt(z[..., 0] ** 2 + z[..., 1] ** 2)
 
 
+# Sample streams: every batch is drawn with its own RNG, seeded by (seed, stream, index).
+TRAIN, MONITOR, VALID, FIXED, POOL = 0, 1, 2, 3, 4
+
+
 class BlockSampler:
     """Draws (mixture context block, target centre frame) training pairs.
 
@@ -70,8 +74,13 @@ class BlockSampler:
     only are never drawn.
 
     Audio is held for ``pool_tracks`` tracks at a time (their STFTs, one channel
-    drawn per track) and the pool is redrawn after ``pool_refresh`` blocks, so
-    memory does not grow with the size of the corpus.
+    drawn per track); pool ``e`` serves the blocks ``e * pool_refresh`` … of the
+    stream, so memory does not grow with the size of the corpus.
+
+    Batch ``index`` of a ``stream`` is a pure function of ``(seed, stream, index,
+    n, drawn)``: any process can draw any batch, so the data — and the trained
+    model — do not depend on how many loader processes draw them, and resuming
+    needs only the batch counter (:class:`saesep.loader.BatchSource`).
 
     :meth:`sample` returns γ-normalised ``x (n, (2C+1)*bins)`` and ``s (n, bins)``.
     """
@@ -83,31 +92,29 @@ class BlockSampler:
         self.cfg = spectral
         self.tcfg = train
         self.mode = mode or train.sampling
-        self.rng = np.random.default_rng(seed)
+        self.seed = seed
         self.others = sorted({s for t in tracks for s in t.stems if s != target})
-        self.drawn = 0
+        self.epoch: int | None = None
         self.pool_names: list[str] = []
-        self._load_pool()
-
-    # ---- state for checkpoints -------------------------------------------------
-    def state(self) -> dict:
-        return {"rng": self.rng.bit_generator.state, "drawn": self.drawn, "pool": self.pool_names}
-
-    def set_state(self, state: dict) -> None:
-        self.rng.bit_generator.state = state["rng"]
-        self.drawn = state["drawn"]
-        if state["pool"] != self.pool_names:
-            self._load_pool(names=state["pool"])
+        self.rng = np.random.default_rng([seed, TRAIN, 0])
 
     # ---- pool ---------------------------------------------------------------
-    def _load_pool(self, names: list[str] | None = None) -> None:
+    def pool(self, epoch: int) -> None:
+        """Hold the tracks of pool ``epoch`` (one pool when the corpus fits in one)."""
+        if len(self.tracks) <= self.tcfg.pool_tracks:
+            epoch = 0
+        if epoch == self.epoch:
+            return
+        rng = np.random.default_rng([self.seed, POOL, epoch])
+        k = min(self.tcfg.pool_tracks, len(self.tracks))
+        names = [self.tracks[i].name for i in sorted(rng.choice(len(self.tracks), k, replace=False))]
+        self._load_pool(names, rng.random(len(names)))
+        self.epoch = epoch
+
+    def _load_pool(self, names: list[str], channel_draw: np.ndarray) -> None:
         by_name = {t.name: t for t in self.tracks}
-        if names is None:
-            k = min(self.tcfg.pool_tracks, len(self.tracks))
-            names = [self.tracks[i].name for i in sorted(self.rng.choice(len(self.tracks), k, replace=False))]
-        # channel choice per track, drawn now so the pool is a function of the RNG state
-        channel_draw = self.rng.random(len(names))
         self.pool_names = list(names)
+        self.spec, self.active = {}, {}  # free the old pool before loading the next
         specs: dict[str, list] = {}
         margin = context_margin(self.cfg)
         offsets = context_offsets(self.cfg)
@@ -128,8 +135,6 @@ class BlockSampler:
                 pick = int(u * (ch + 1)) if ch > 1 else 0
                 mono = a[pick, :n] if pick < ch else a[:, :n].mean(0)
                 specs.setdefault(stem, []).append(stft(mono, self.cfg))
-        self.spec = {}
-        self.active = {}
         for stem, lst in specs.items():
             # concatenate tracks with a gap of `margin` silent frames so blocks never straddle two tracks
             gap = np.zeros((self.cfg.n_bins, 2 * margin + 1), np.complex64)
@@ -182,11 +187,12 @@ class BlockSampler:
         tgt = self._blocks(self.target, centres)[:, c]
         return _abs(mix), _abs(tgt)
 
-    def sample(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Draw ``n`` blocks: γ-normalised ``x (n, (2C+1)*bins)``, ``s (n, bins)`` float32."""
-        if self.drawn >= self.tcfg.pool_refresh and len(self.tracks) > self.tcfg.pool_tracks:
-            self._load_pool()
-            self.drawn = 0
+    def sample(self, n: int, index: int = 0, stream: int = TRAIN, drawn: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+        """Batch ``index`` of ``stream``: ``n`` blocks, γ-normalised ``x (n, (2C+1)*bins)``,
+        ``s (n, bins)`` float32. ``drawn``: blocks drawn from the stream before this
+        batch (it picks the pool)."""
+        self.pool(drawn // self.tcfg.pool_refresh)
+        self.rng = np.random.default_rng([self.seed, stream, index])
         if self.mode == "independent":
             mix, tgt = self._independent(n)
         elif self.mode == "aligned":
@@ -196,11 +202,11 @@ class BlockSampler:
             m1, t1 = self._independent(h)
             m2, t2 = self._aligned(n - h)
             mix, tgt = torch.cat([m1, m2]), torch.cat([t1, t2])
-        self.drawn += n
         g = mix.norm(dim=-1).mean(dim=-1, keepdim=True) + 1e-8
         x = (mix / g[:, :, None]).reshape(n, -1)
         return x.float().contiguous(), (tgt / g).float().contiguous()
 
-    def sample_fixed(self, n: int, batch: int = 4096) -> tuple[torch.Tensor, torch.Tensor]:
-        xs, ss = zip(*(self.sample(min(batch, n - i)) for i in range(0, n, batch)))
+    def sample_fixed(self, n: int, stream: int, batch: int = 4096) -> tuple[torch.Tensor, torch.Tensor]:
+        """A fixed set of ``n`` blocks (validation, monitor, L-BFGS), drawn from pool 0."""
+        xs, ss = zip(*(self.sample(min(batch, n - i), k, stream) for k, i in enumerate(range(0, n, batch))))
         return torch.cat(xs), torch.cat(ss)

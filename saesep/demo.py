@@ -10,7 +10,7 @@ from . import audio as audio_io
 from . import model as model_io
 from . import models as builtin
 from .errors import SaesepError
-from .separate import SeparationOptions, extract_file
+from .separation import SeparationOptions, extract_file
 
 DEMO_DIR = Path(__file__).resolve().parents[1] / "data" / "demo"
 
@@ -18,7 +18,7 @@ DEMO_DIR = Path(__file__).resolve().parents[1] / "data" / "demo"
 def run_demo(out_dir="out", song=None, echo=print) -> dict:
     """Extract all roles (plain and with the soft mask) into ``out_dir``; returns ``{role: {method: SDR}}``."""
     try:
-        from .evaluate import bss_eval
+        from .evaluation import bss_eval
 
         import museval  # noqa: F401  (needs ffmpeg on the PATH through stempeg)
 

@@ -22,8 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from saesep import corpus, model as model_io  # noqa: E402
-from saesep.evaluate import evaluate  # noqa: E402
-from saesep.train import train  # noqa: E402
+from saesep.evaluation import evaluate  # noqa: E402
+from saesep.training import train  # noqa: E402
 
 
 def main() -> None:

@@ -68,7 +68,7 @@ def track_folder(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_model(track_folder, tmp_path_factory):
     """A bass model trained for a few seconds with the tiny preset (shared by tests)."""
-    from saesep.train import train
+    from saesep.training import train
 
     out = tmp_path_factory.mktemp("model") / "bass.pt"
     model = train(track_folder, out, target="bass", preset="tiny", progress=False, log=lambda m: None)

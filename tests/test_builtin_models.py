@@ -7,7 +7,7 @@ import pytest
 
 from saesep import audio, models
 from saesep.model import load, load_payload
-from saesep.separate import SeparationOptions, separate
+from saesep.separation import SeparationOptions, separate
 
 DEMO = Path(__file__).resolve().parents[1] / "data" / "demo"
 ROLES = ("bass", "lead", "other", "drums")

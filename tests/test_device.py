@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from saesep.model import load
-from saesep.separate import SeparationOptions, separate
-from saesep.train import resolve_device, train
+from saesep.separation import SeparationOptions, separate
+from saesep.training import resolve_device, train
 from saesep.errors import SaesepError
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU")

@@ -4,11 +4,15 @@ import socket
 import subprocess
 import sys
 
+import numpy as np
 import pytest
+import soundfile as sf
 import torch
 
+from saesep import spectral
+
 from saesep.model import load
-from saesep.train import train
+from saesep.training import train
 
 
 def _free_port() -> int:
@@ -35,8 +39,12 @@ def test_two_process_gloo_matches_single_process(track_folder, tmp_path, optimiz
         kw["samples"] = 2048
     single = train(track_folder, tmp_path / "single.pt", target="bass", preset="tiny", progress=False,
                    log=lambda m: None, emulate_ranks=2, **kw)
-    for (name, a), b in zip(single.net.state_dict().items(), ddp.net.state_dict().values()):
-        assert torch.allclose(a, b, rtol=1e-3, atol=1e-4), (name, (a - b).abs().max())
+    # the same function: Adam turns float-rounding differences in near-zero gradients into
+    # lr-sized steps of single weights, so compare what the networks compute, not each weight
+    mix, _ = sf.read(track_folder / "test" / "track00" / "mixture.wav", dtype="float32", always_2d=True)
+    blocks = spectral.stack_context(torch.from_numpy(np.abs(spectral.stft(mix.T, single.spectral))), single.spectral)
+    ya, yb = single.estimate(blocks), ddp.estimate(blocks)
+    assert float((ya - yb).norm() / ya.norm()) < 1e-3
     ja = [p["J_valid"] for p in single.history["curve"]]
     jb = [p["J_valid"] for p in ddp.history["curve"]]
     assert len(ja) == len(jb)

@@ -8,7 +8,7 @@ pytest.importorskip("museval")
 
 from saesep.config import SpectralConfig  # noqa: E402
 from saesep.errors import SaesepError  # noqa: E402
-from saesep.evaluate import bss_eval, evaluate, oracle, si_sdr  # noqa: E402
+from saesep.evaluation import bss_eval, evaluate, oracle, si_sdr  # noqa: E402
 
 
 def test_si_sdr_is_scale_invariant():

@@ -3,7 +3,7 @@ import torch
 
 from saesep.model import LeastSquares, Model, StackedDNN, load, save
 from saesep.config import SpectralConfig
-from saesep.train import least_squares_layer, normalised_error
+from saesep.training import least_squares_layer, normalised_error
 
 
 def _net(layers=2, bins=9, frames=3, seed=0):
@@ -69,3 +69,15 @@ def test_save_load_bit_exact(tmp_path):
     assert loaded.target == "bass" and loaded.history["curve"][0]["iteration"] == 1
     assert loaded.spectral == model.spectral
     assert "torch" in loaded.meta["versions"]
+
+
+def test_api_names_are_functions_after_the_modules_are_imported():
+    """`from saesep import separate, train, evaluate` gives the functions, whatever was imported before."""
+    import importlib
+
+    for mod in ("saesep.separation", "saesep.training", "saesep.evaluation", "saesep.cli"):
+        importlib.import_module(mod)
+    from saesep import evaluate, extract_file, load_model, separate, train
+
+    for f in (evaluate, extract_file, load_model, separate, train):
+        assert callable(f) and not isinstance(f, type(importlib)), f

@@ -12,7 +12,7 @@ from saesep import audio
 from saesep.cli import main
 from saesep.errors import SaesepError
 from saesep.model import load
-from saesep.separate import SeparationOptions, extract_file
+from saesep.separation import SeparationOptions, extract_file
 
 SENTINEL = "/tmp/saesep_pickle_ran"
 

@@ -5,8 +5,8 @@ import torch
 
 from saesep import spectral
 from saesep.model import load
-from saesep.separate import SeparationOptions, extract_file, separate
-from saesep.train import train
+from saesep.separation import SeparationOptions, extract_file, separate
+from saesep.training import train
 
 
 def sdr(ref, est):
@@ -44,10 +44,16 @@ def test_streamed_equals_whole_file_reference(tiny_model, track_folder):
     spec = spectral.stft(x, cfg)
     blocks = spectral.stack_context(torch.from_numpy(np.abs(spec)), cfg)
     est = model.estimate(blocks).numpy().reshape(x.shape[0], -1, cfg.n_bins).transpose(0, 2, 1)
+    est = np.minimum(est, np.abs(spec))  # the default ratio mask: |Ŝ| at most |X|
     ref = spectral.istft(est * spectral.phase(spec), cfg, x.shape[1])
     streamed = separate(x, sr, model, SeparationOptions(segment_seconds=0.5), block_seconds=0.3)["bass"]
     assert streamed.shape == x.shape
     assert np.abs(streamed - ref).max() < 1e-5
+    # every mask: the block and segment sizes do not change the result
+    for mask in ("none", "soft"):
+        a = separate(x, sr, model, SeparationOptions(mask=mask, segment_seconds=0.5), block_seconds=0.3)["bass"]
+        b = separate(x, sr, model, SeparationOptions(mask=mask, segment_seconds=30), block_seconds=30)["bass"]
+        assert np.abs(a - b).max() < 1e-5, mask
 
 
 @pytest.mark.parametrize("sr,channels", [(22050, 1), (44100, 2), (48000, 2), (44100, 1)])
@@ -69,10 +75,14 @@ def test_extract_keeps_length_rate_and_channels(tiny_model, tmp_path, sr, channe
 
 
 def test_same_seed_same_model(track_folder, tmp_path, tiny_model):
+    """Same seed, same model — also when 2 loader processes draw the batches (the fixture used none)."""
     _, first = tiny_model
-    again = train(track_folder, tmp_path / "again.pt", target="bass", preset="tiny", progress=False, log=lambda m: None)
+    again = train(track_folder, tmp_path / "again.pt", target="bass", preset="tiny", progress=False, log=lambda m: None,
+                  workers=2)
+    assert first.meta["workers"] == 0 and again.meta["workers"] == 2
     for a, b in zip(first.net.state_dict().values(), again.net.state_dict().values()):
         assert torch.equal(a, b)
+    assert [p["J_valid"] for p in first.history["curve"]] == [p["J_valid"] for p in again.history["curve"]]
 
 
 def test_identity_init_shows_no_jump(track_folder, tmp_path):
@@ -90,3 +100,20 @@ def test_lbfgs_paper_schedule_runs(track_folder, tmp_path):
     st = m.history["stages"]
     assert len(st) == 3 and st[-1]["J_valid"] < 1.0
     assert m.spectral.window == "rectangular" and m.spectral.sample_rate == 32000
+
+
+
+def test_loader_process_errors_arrive_as_one_line(track_folder):
+    from saesep.config import preset
+    from saesep.datasets import find_tracks
+    from saesep.errors import SaesepError
+    from saesep.loader import BatchSource, SamplerSpec
+
+    p = preset("tiny")
+    src = BatchSource(SamplerSpec(find_tracks(track_folder, "train"), "nosuch", p.spectral, p.train, [0]), workers=1)
+    try:
+        with pytest.raises(SaesepError, match="'nosuch' stems drawn for training are silent"):
+            src.next(16)
+    finally:
+        src.close()
+    assert not src.procs

@@ -151,7 +151,7 @@ def _eval_track(args) -> dict:
     from . import model as model_io
     from .config import from_dict
     from .datasets import find_tracks
-    from .separate import separate
+    from .separation import separate
 
     t = next(t for t in find_tracks(Path(track_dir).parent) if t.path == Path(track_dir))
     if target not in t.stems:

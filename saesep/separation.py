@@ -24,26 +24,29 @@ from .model import Model
 from .spectral import context_margin, frames_stft, n_frames, window
 
 RESIDUAL = "residual"
+MASKS = ("ratio", "none", "soft")
 
 
 @dataclass
 class SeparationOptions:
-    """mask: ``none`` (estimated magnitude with the mixture phase) or ``soft``
-    (Wiener-style mask Ŝᵖ / Σ Ŝᵢᵖ over all targets and the left-over background).
+    """mask: ``ratio`` (default: the estimated magnitude, at most the mixture's, with the
+    mixture phase — the ratio mask min(|Ŝ|/|X|, 1) applied to X), ``none`` (the
+    estimated magnitude unbounded, as in the paper) or ``soft`` (Wiener-style mask
+    Ŝᵖ / Σ Ŝᵢᵖ over all targets and the left-over background).
     mask_power: the exponent p (2: power, 1: magnitude).
     residual: also return the mixture minus the extracted target(s).
     segment_seconds: audio processed at once; bounds the memory.
     """
 
-    mask: str = "none"
+    mask: str = "ratio"
     mask_power: float = 2.0
     residual: bool = False
     segment_seconds: float = 10.0
     device: str = "cpu"
 
     def __post_init__(self):
-        if self.mask not in ("none", "soft"):
-            raise SaesepError(f"unknown mask '{self.mask}' (choose none or soft)")
+        if self.mask not in MASKS:
+            raise SaesepError(f"unknown mask '{self.mask}' (choose {', '.join(MASKS)})")
 
 
 class _Engine:
@@ -138,9 +141,12 @@ class _Engine:
             denom = sum(e ** p for e in est) + background ** p + 1e-12
             outs = [centre * (e ** p / denom) for e in est]
         else:
-            # |Ŝ| with the mixture phase = X · |Ŝ| / |X|  (|Ŝ| where X = 0, with phase 0)
+            # |Ŝ| with the mixture phase = X · |Ŝ| / |X|
             safe = np.where(cmag > 0, cmag, 1)
-            outs = [np.where(cmag > 0, centre * (e / safe), e) for e in est]
+            if self.opts.mask == "ratio":  # |Ŝ| at most |X| (silence where X = 0)
+                outs = [centre * np.minimum(e / safe, 1.0) for e in est]
+            else:  # unbounded; |Ŝ| with phase 0 where X = 0
+                outs = [np.where(cmag > 0, centre * (e / safe), e) for e in est]
         self._overlap_add(np.stack(outs), f0, f1)
         self.f0 = f1
         # drop input no longer needed: next segment starts at frame f1 - m

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from pathlib import Path
 from typing import Callable
@@ -18,8 +19,9 @@ import torch
 
 from . import model as model_io
 from .config import Preset, SpectralConfig, TrainConfig, from_dict, preset as get_preset
-from .datasets import BlockSampler, find_tracks, require_target
+from .datasets import FIXED, MONITOR, VALID, BlockSampler, find_tracks, require_target
 from .errors import SaesepError
+from .loader import BatchSource, SamplerSpec, auto_workers
 from .model import LeastSquares, Model, StackedDNN
 
 
@@ -76,8 +78,6 @@ def _all_reduce_mean(tensors) -> None:
 
 def init_distributed(device: str) -> tuple[int, int]:
     """Join the process group torchrun describes (env RANK/WORLD_SIZE); gloo on CPU, nccl on GPU."""
-    import os
-
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world > 1 and not torch.distributed.is_initialized():
         backend = "nccl" if device.startswith("cuda") else "gloo"
@@ -101,9 +101,12 @@ class Trainer:
     """Holds the data, the network and the history of one training run."""
 
     def __init__(self, data, spectral: SpectralConfig, cfg: TrainConfig, device: str = "cpu",
-                 progress: bool = True, log: Callable[[str], None] = print, emulate_ranks: int = 1):
+                 progress: bool = True, log: Callable[[str], None] = print, emulate_ranks: int = 1,
+                 workers: int = 0):
         """emulate_ranks: draw every batch from that many rank samplers in one process — what
-        ``torchrun --nproc_per_node=N`` does across processes (used to test DDP training)."""
+        ``torchrun --nproc_per_node=N`` does across processes (used to test DDP training).
+        workers: loader processes drawing the batches (0: in this process); the result
+        does not depend on it."""
         self.spectral, self.cfg, self.device, self.progress, self.log = spectral, cfg, torch.device(device), progress, log
         torch.manual_seed(cfg.seed)
         self.gen = torch.Generator().manual_seed(cfg.seed)
@@ -111,23 +114,21 @@ class Trainer:
         train_tracks = require_target(find_tracks(root, "train" if (root / "train").is_dir() else None), cfg.target, root)
         # each rank draws different data: rank r samples with seed + 1000 r
         ranks = [_rank()] if _world() > 1 else list(range(emulate_ranks))
-        self.samplers = [BlockSampler(train_tracks, cfg.target, spectral, cfg, seed=cfg.seed + 1000 * r) for r in ranks]
-        self.sampler = self.samplers[0]
+        self.ranks = len(ranks)
+        self.source = BatchSource(SamplerSpec(train_tracks, cfg.target, spectral, cfg, [cfg.seed + 1000 * r for r in ranks]),
+                                  workers=workers)
         if (root / "valid").is_dir():
             vtracks = require_target(find_tracks(root, "valid"), cfg.target, root / "valid")
-            vs = BlockSampler(vtracks, cfg.target, spectral, cfg, seed=cfg.seed + 1)
-            self.valid = vs.sample_fixed(cfg.valid_samples)
-            del vs
         else:
             self.log("no 'valid' split: validating on separate blocks of the training tracks")
-            self.valid = BlockSampler(train_tracks, cfg.target, spectral, cfg, seed=cfg.seed + 1).sample_fixed(cfg.valid_samples)
-        monitors = [sm.sample_fixed(cfg.monitor_samples) for sm in self.samplers]
-        self.monitor = monitors[0]
+            vtracks = train_tracks
+        self.valid = BlockSampler(vtracks, cfg.target, spectral, cfg, seed=cfg.seed + 1).sample_fixed(cfg.valid_samples, VALID)
+        x, s = self.source.fixed(cfg.monitor_samples, MONITOR)  # (emulated) rank 0's blocks come first
+        self.monitor = (x[: cfg.monitor_samples], s[: cfg.monitor_samples])
         self.fixed = None
         if cfg.optimizer == "lbfgs":  # every rank holds its own shard of the fixed set
-            shards = [sm.sample_fixed(cfg.samples) for sm in self.samplers]
-            self.fixed = (torch.cat([a for a, _ in shards]), torch.cat([b for _, b in shards]))
-            self.fixed_total = cfg.samples * max(_world(), len(self.samplers))
+            self.fixed = self.source.fixed(cfg.samples, FIXED)
+            self.fixed_total = cfg.samples * max(_world(), self.ranks)
         self.valid = tuple(t.to(self.device) for t in self.valid)
         self.monitor = tuple(t.to(self.device) for t in self.monitor)
         if self.fixed is not None:
@@ -158,15 +159,10 @@ class Trainer:
         else:
             n = self.cfg.ls_samples
             for i in range(0, n, 4096):
-                x, s = self._draw(min(4096, n - i))
+                # tell the loader the next draw's size: another LS chunk, or the first Adam batch
+                nxt = min(4096, n - i - 4096) if i + 4096 < n else self.cfg.batch_size
+                x, s = self.source.next(min(4096, n - i), nxt)
                 yield x.to(self.device), s.to(self.device)
-
-    def _draw(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """n blocks from each (emulated) rank's sampler."""
-        if len(self.samplers) == 1:
-            return self.sampler.sample(n)
-        parts = [sm.sample(n) for sm in self.samplers]
-        return torch.cat([a for a, _ in parts]), torch.cat([b for _, b in parts])
 
     def add_layer(self, k: int) -> None:
         jt0, jv0 = self._record(k - 1)  # the point just before the jump
@@ -182,7 +178,7 @@ class Trainer:
         self.log(f"layer {k} added ({self.cfg.init} init): J_valid {jv0:.4f} -> {jv1:.4f}")
 
     def _adam_step(self, opt) -> float:
-        x, s = self._draw(self.cfg.batch_size)
+        x, s = self.source.next(self.cfg.batch_size)  # n blocks from each (emulated) rank
         x, s = x.to(self.device), s.to(self.device)
         loss = ((self.ddp(x) - s) ** 2).sum(1).mean()  # DDP averages the gradients over ranks
         opt.zero_grad(set_to_none=True)
@@ -278,17 +274,13 @@ class Trainer:
         return Model(self.net, self.spectral, self.cfg.target, self.cfg, self.history, meta or {})
 
     def save_checkpoint(self, path, meta: dict, inside_stage: dict | None = None) -> None:
-        """Everything needed to continue: weights, history, RNGs, samplers; mid-stage also the
-        optimiser state and the stage's best state (``inside_stage``)."""
+        """Everything needed to continue: weights, history, RNGs, the batch counter (the same on
+        every rank); mid-stage also the optimiser state and the stage's best state (``inside_stage``)."""
         self.last_ckpt = time.time()
-        states = [sm.state() for sm in self.samplers]
-        if _world() > 1:  # rank 0 writes every rank's sampler state
-            gathered = [None] * _world()
-            torch.distributed.all_gather_object(gathered, states[0])
-            states = gathered
         if _rank() == 0:
             extra = {"stage": self.stage, "iteration": self.iteration, "torch_rng": torch.get_rng_state(),
-                     "gen_rng": self.gen.get_state(), "sampler_json": json.dumps(states)}
+                     "gen_rng": self.gen.get_state(),
+                     "sampler_json": json.dumps({"batches": self.source.state(), "ranks": max(_world(), self.ranks)})}
             if inside_stage is not None:
                 extra["inside_stage"] = inside_stage
             model_io.save(self.model(meta), path, extra=extra)
@@ -306,25 +298,25 @@ class Trainer:
         self.stage, self.iteration = int(extra["stage"]), int(extra["iteration"])
         torch.set_rng_state(extra["torch_rng"])
         self.gen.set_state(extra["gen_rng"])
-        states = json.loads(extra["sampler_json"])
-        if isinstance(states, dict):
-            states = [states]
-        mine = [states[_rank()]] if _world() > 1 else states
-        if len(mine) != len(self.samplers):
-            raise SaesepError(f"checkpoint '{path}' was written by {len(states)} ranks; resume with as many")
-        for sm, st in zip(self.samplers, mine):
-            sm.set_state(st)
+        state = json.loads(extra["sampler_json"])
+        if not isinstance(state, dict) or "batches" not in state:
+            raise SaesepError(f"checkpoint '{path}' was written by an older saesep; start the training again")
+        if state["ranks"] != max(_world(), self.ranks):
+            raise SaesepError(f"checkpoint '{path}' was written by {state['ranks']} ranks; resume with as many")
+        self.source.set_state(state["batches"])
         self.resume_in_stage = extra.get("inside_stage")
 
 
 def train(data, out, target: str = "bass", preset: str | Preset = "default", resume: bool = False,
           device: str = "cpu", plot=None, progress: bool = True, log: Callable[[str], None] = print,
-          emulate_ranks: int = 1, **overrides) -> Model:
+          emulate_ranks: int = 1, workers: int | None = None, **overrides) -> Model:
     """Train a model on the track folder ``data`` and write it to ``out``.
 
     ``overrides`` replace fields of the preset's TrainConfig or SpectralConfig
     (e.g. ``layers=5, init="identity", optimizer="lbfgs", hop=256``).
     Returns the trained :class:`Model`. With ``resume``, continues from ``out.ckpt``.
+    ``workers``: loader processes drawing training batches (None: none on the CPU, one
+    per 4 cores on a GPU; 0: in this process). The model does not depend on it.
     """
     from tqdm.auto import tqdm
 
@@ -341,8 +333,6 @@ def train(data, out, target: str = "bass", preset: str | Preset = "default", res
     rank, world = init_distributed(device)
     if world > 1:
         if device == "cuda":
-            import os
-
             device = f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}"
             torch.cuda.set_device(device)
         if rank != 0:  # one voice: rank 0 logs and shows progress
@@ -355,25 +345,30 @@ def train(data, out, target: str = "bass", preset: str | Preset = "default", res
         cmeta, _ = model_io.load_payload(ckpt)
         spectral = from_dict(SpectralConfig, cmeta["spectral"])
         cfg = from_dict(TrainConfig, cmeta["train"])
-    t0, c0 = time.time(), time.process_time()
-    tr = Trainer(data, spectral, cfg, device, progress, log, emulate_ranks=emulate_ranks)
+    t0, c0 = time.time(), _cpu_seconds()
+    if workers is None:
+        workers = auto_workers(device)
+    tr = Trainer(data, spectral, cfg, device, progress, log, emulate_ranks=emulate_ranks, workers=workers)
     meta = {"preset": p.__class__.__name__ if not isinstance(preset, str) else preset, "data": str(data),
-            "seed": cfg.seed, "ranks": max(world, emulate_ranks)}
+            "seed": cfg.seed, "ranks": max(world, emulate_ranks), "workers": workers}
     tr.ckpt_path, tr.ckpt_meta = ckpt, meta
-    if resume:
-        tr.restore_checkpoint(ckpt)
-        log(f"resuming at stage {tr.stage + 1} of {len(_stages(cfg))} (iteration {tr.iteration})")
-    stages = _stages(cfg)
-    total = sum(s["iters"] for s in stages)
-    done_iters = sum(s["iters"] for s in stages[:tr.stage])
-    with tqdm(total=total, initial=done_iters, disable=not progress, unit="it", desc=f"train {target}") as bar:
-        while tr.stage < len(stages):
-            tr.run_stage(stages[tr.stage], bar)
-            tr.stage += 1
-            if tr.stage < len(stages):
-                tr.save_checkpoint(ckpt, meta)
+    try:
+        if resume:
+            tr.restore_checkpoint(ckpt)
+            log(f"resuming at stage {tr.stage + 1} of {len(_stages(cfg))} (iteration {tr.iteration})")
+        stages = _stages(cfg)
+        total = sum(s["iters"] for s in stages)
+        done_iters = sum(s["iters"] for s in stages[:tr.stage])
+        with tqdm(total=total, initial=done_iters, disable=not progress, unit="it", desc=f"train {target}") as bar:
+            while tr.stage < len(stages):
+                tr.run_stage(stages[tr.stage], bar)
+                tr.stage += 1
+                if tr.stage < len(stages):
+                    tr.save_checkpoint(ckpt, meta)
+    finally:
+        tr.source.close()  # joins the loader processes, so their CPU time counts below
     tr.history["train_seconds"] = round(time.time() - t0, 2)
-    tr.history["cpu_seconds"] = round(time.process_time() - c0, 2)
+    tr.history["cpu_seconds"] = round(_cpu_seconds() - c0, 2)  # this process and its loaders
     model = tr.model(meta)
     model.net.eval()
     if rank != 0:  # only rank 0 writes the model, removes the checkpoint and plots
@@ -389,6 +384,12 @@ def train(data, out, target: str = "bass", preset: str | Preset = "default", res
 
         plot_history(model.history, plot, title=f"saesep {target}: {cfg.init} init, {cfg.optimizer}")
     return model
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and of its finished child processes (the data loaders)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
 
 
 def resolve_device(device: str) -> str:

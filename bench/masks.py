@@ -1,0 +1,55 @@
+"""The masks side by side: ratio (default), none (unbounded estimate, the paper) and soft
+(Wiener-style, all roles' models) on the first N test tracks of each role.
+
+    python bench/masks.py [--data corpora/medium] [--tracks 12] [--models saesep/models]
+
+Median BSS Eval v4 SDR (dB) per role and mask; writes bench/results/masks.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from bench.common import write_results  # noqa: E402
+from saesep.datasets import find_tracks  # noqa: E402
+from saesep.evaluation import bss_eval  # noqa: E402
+from saesep.model import load  # noqa: E402
+from saesep.separation import MASKS, SeparationOptions, separate  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", default="corpora/medium")
+    ap.add_argument("--tracks", type=int, default=12)
+    ap.add_argument("--models", default="saesep/models", help="folder with <role>.pt")
+    ap.add_argument("--roles", default="bass,lead,other,drums")
+    args = ap.parse_args()
+    roles = args.roles.split(",")
+    models = {r: load(Path(args.models) / f"{r}.pt") for r in roles}
+    rows = {}
+    print(f"{'role':<6} " + " ".join(f"{m:>7}" for m in MASKS) + "   (median SDR dB)")
+    for role in roles:
+        tracks = [t for t in find_tracks(args.data, "test") if role in t.stems][: args.tracks]
+        sdr = {m: [] for m in MASKS}
+        for t in tracks:
+            mix, sr = sf.read(t.mixture, dtype="float32", always_2d=True)
+            ref, _ = sf.read(t.stems[role], dtype="float32", always_2d=True)
+            for m in MASKS:
+                use = models if m == "soft" else models[role]
+                est = separate(mix.T, sr, use, SeparationOptions(mask=m))[role]
+                sdr[m].append(bss_eval(ref.T, est, mix.T, sr)["SDR"])
+        rows[role] = {m: float(np.nanmedian(v)) for m, v in sdr.items()}
+        rows[role]["tracks"] = len(tracks)
+        print(f"{role:<6} " + " ".join(f"{rows[role][m]:>7.2f}" for m in MASKS), flush=True)
+    write_results("masks", {"data": args.data, "models": args.models, "median_sdr": rows})
+
+
+if __name__ == "__main__":
+    main()

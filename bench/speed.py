@@ -21,12 +21,12 @@ from common import WORK, long_song, write_results
 from saesep import model as model_io, models as builtin  # noqa: E402
 from saesep.config import SpectralConfig  # noqa: E402
 from saesep.model import Model, StackedDNN  # noqa: E402
-from saesep.separation import SeparationOptions, extract_file  # noqa: E402
+from saesep.separation import SeparationOptions, compute_dtype, extract_file  # noqa: E402
 
 
-def matmul_gflops(device: str) -> float:
-    a = torch.rand(4096, 3591, device=device)
-    b = torch.rand(3591, 513, device=device)
+def matmul_gflops(device: str, dtype: torch.dtype = torch.float32) -> float:
+    a = torch.rand(4096, 3591, device=device, dtype=dtype)
+    b = torch.rand(3591, 513, device=device, dtype=dtype)
     for _ in range(3):
         a @ b
     if device == "cuda":
@@ -92,7 +92,12 @@ def main():
         m = Model(net, cfg, "bass")
     m.to(args.device)
     res = {}
-    for label, opts in (("saesep", SeparationOptions(device=args.device)), ("saesep --stereo mid", None)):
+    dtype = compute_dtype("auto", args.device)
+    print(f"default precision here: {str(dtype).replace('torch.', '')}")
+    runs = (("saesep", SeparationOptions(device=args.device)),
+            ("saesep --precision float32", SeparationOptions(device=args.device, precision="float32")),
+            ("saesep --stereo mid", None))
+    for label, opts in runs:
         if opts is None:
             m.spectral.stereo = "mid"
             opts = SeparationOptions(device=args.device)
@@ -102,16 +107,17 @@ def main():
         wall = time.time() - t
         res[label] = {"wall_s": round(wall, 2), "x_realtime": round(args.seconds / wall, 1),
                       "network_gflop_per_audio_s": round(network_gflop_per_audio_second(m, 2), 3)}
-        print(f"{label:<22} {wall:6.2f} s for {args.seconds:.0f} s of audio: {args.seconds / wall:7.1f} x real time")
+        print(f"{label:<27} {wall:6.2f} s for {args.seconds:.0f} s of audio: {args.seconds / wall:7.1f} x real time")
     m.spectral.stereo = "channels"
-    gf = matmul_gflops(args.device)
+    gf = matmul_gflops(args.device, dtype)
+    res["precision"] = str(dtype).replace("torch.", "")
     net_gflops = res["saesep"]["network_gflop_per_audio_s"] * args.seconds / res["saesep"]["wall_s"]
     res["machine_matmul_gflops"] = round(gf, 1)
     res["network_gflops_achieved"] = round(net_gflops, 1)
     res["share_of_matmul_limit"] = round(net_gflops / gf, 3)
     res["limit_x_realtime_network_only"] = round(gf / res["saesep"]["network_gflop_per_audio_s"], 1)
     print(f"network: {res['saesep']['network_gflop_per_audio_s']:.3f} GFLOP per audio second; "
-          f"achieved {net_gflops:.1f} GFLOP/s of the {gf:.0f} GFLOP/s a large matmul reaches "
+          f"achieved {net_gflops:.1f} GFLOP/s of the {gf:.0f} GFLOP/s a large {res['precision']} matmul reaches "
           f"({100 * net_gflops / gf:.0f} %); network-only bound {res['limit_x_realtime_network_only']:.0f} x real time")
     if not args.no_umx:
         res["open-unmix"] = umx_speed(song, args.seconds, args.device)
@@ -119,7 +125,7 @@ def main():
         if "x_realtime" in u:
             ratio = res["saesep"]["x_realtime"] / u["x_realtime"]
             res["saesep_over_umx"] = round(ratio, 2)
-            print(f"open-unmix             {u['wall_s']:6.2f} s: {u['x_realtime']:7.1f} x real time  -> saesep is {ratio:.1f}x faster")
+            print(f"open-unmix (float32)        {u['wall_s']:6.2f} s: {u['x_realtime']:7.1f} x real time  -> saesep is {ratio:.1f}x faster")
         else:
             print(f"open-unmix: {u['skipped']}")
     res["seconds"] = args.seconds

@@ -25,6 +25,23 @@ from .spectral import context_margin, frames_stft, n_frames, window
 
 RESIDUAL = "residual"
 MASKS = ("ratio", "none", "soft")
+PRECISIONS = ("auto", "float32", "bfloat16")
+
+
+def compute_dtype(precision: str, device: str = "cpu") -> torch.dtype:
+    """The dtype of the network's matrix products for ``precision`` on ``device``."""
+    if precision == "bfloat16":
+        return torch.bfloat16
+    if precision == "auto" and not str(device).startswith("cuda") and _cpu_has_amx():
+        return torch.bfloat16
+    return torch.float32
+
+
+def _cpu_has_amx() -> bool:
+    try:
+        return bool(torch.cpu._is_amx_tile_supported())
+    except AttributeError:  # older or other builds: no fast bfloat16 path assumed
+        return False
 
 
 @dataclass
@@ -36,6 +53,9 @@ class SeparationOptions:
     mask_power: the exponent p (2: power, 1: magnitude).
     residual: also return the mixture minus the extracted target(s).
     segment_seconds: audio processed at once; bounds the memory.
+    precision: of the network's matrix products: ``float32``, ``bfloat16`` or ``auto``
+        (bfloat16 on a CPU with AMX, whose bfloat16 products are ~9x faster; float32
+        otherwise). Sums, biases and everything around the network stay float32.
     """
 
     mask: str = "ratio"
@@ -43,8 +63,11 @@ class SeparationOptions:
     residual: bool = False
     segment_seconds: float = 10.0
     device: str = "cpu"
+    precision: str = "auto"
 
     def __post_init__(self):
+        if self.precision not in PRECISIONS:
+            raise SaesepError(f"unknown precision '{self.precision}' (choose {', '.join(PRECISIONS)})")
         if self.mask not in MASKS:
             raise SaesepError(f"unknown mask '{self.mask}' (choose {', '.join(MASKS)})")
 
@@ -125,11 +148,12 @@ class _Engine:
             net_in = mag
         padded = np.pad(net_in, ((0, 0), (0, 0), (a - (f0 - m), (f1 + m) - b)))
         dev = next(iter(self.models.values())).net.layers[0].weight.device
+        dtype = compute_dtype(self.opts.precision, str(dev))
         frames = torch.from_numpy(np.ascontiguousarray(padded.transpose(0, 2, 1))).to(dev)  # (chs, frames, bins)
         n = f1 - f0
         est = []
         for model in self.models.values():
-            e = model.estimate_sequence(frames).float().cpu().numpy().transpose(0, 2, 1)  # (chs, bins, n)
+            e = model.estimate_sequence(frames, dtype).float().cpu().numpy().transpose(0, 2, 1)  # (chs, bins, n)
             if net_in.shape[0] != self.ch:  # mid: the mid estimate becomes a mask for every channel
                 ref = np.abs(centre.mean(0, keepdims=True))
                 e = np.minimum(e / np.maximum(ref, 1e-8), 1.0) * np.abs(centre)

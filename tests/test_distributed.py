@@ -49,3 +49,27 @@ def test_two_process_gloo_matches_single_process(track_folder, tmp_path, optimiz
     jb = [p["J_valid"] for p in ddp.history["curve"]]
     assert len(ja) == len(jb)
     assert max(abs(x - y) / x for x, y in zip(ja, jb)) < 1e-3
+
+
+def test_two_nodes_static_rendezvous(track_folder, tmp_path):
+    """Two torchrun launchers (``--nnodes 2 --node_rank 0/1``), as on two machines, one process each:
+    the same model as one launcher with 2 processes would give (checked against the emulation)."""
+    port = _free_port()
+    out = tmp_path / "nodes.pt"
+    common = [sys.executable, "-m", "torch.distributed.run", "--nnodes=2", "--nproc_per_node=1",
+              "--master_addr=127.0.0.1", f"--master_port={port}"]
+    args = ["-m", "saesep", "train", "--data", str(track_folder), "--target", "bass", "--out", str(out), "--preset", "tiny",
+            "-q", "--layers", "2", "--iters-per-layer", "30", "--finetune-iters", "20"]
+    env = {**__import__("os").environ, "OMP_NUM_THREADS": "1"}
+    procs = [subprocess.Popen(common + [f"--node_rank={r}"] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+             for r in (0, 1)]
+    for p in procs:
+        _, err = p.communicate(timeout=600)
+        assert p.returncode == 0, err[-3000:]
+    nodes = load(out)
+    assert nodes.meta["ranks"] == 2
+    single = train(track_folder, tmp_path / "single.pt", target="bass", preset="tiny", progress=False, log=lambda m: None,
+                   emulate_ranks=2, layers=2, iters_per_layer=30, finetune_iters=20)
+    ja = [p["J_valid"] for p in single.history["curve"]]
+    jb = [p["J_valid"] for p in nodes.history["curve"]]
+    assert len(ja) == len(jb) and max(abs(x - y) / x for x, y in zip(ja, jb)) < 1e-3

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 import numpy as np
+import scipy.fft
 import torch
 
 from . import audio as audio_io
@@ -187,7 +188,7 @@ class _Engine:
         """
         n = f1 - f0
         off = f0 * self.hop - self.acc_base
-        frames = np.fft.irfft(specs, n=self.n_fft, axis=2).astype(np.float32, copy=False)
+        frames = scipy.fft.irfft(specs, n=self.n_fft, axis=2).astype(np.float32, copy=False)
         frames *= self.win[:, None]
         span = off + (n - 1) * self.hop + self.n_fft
         have = self.acc.shape[-1]

@@ -10,6 +10,7 @@ frames, so the ISTFT never divides by a vanishing window sum at the end.
 from __future__ import annotations
 
 import numpy as np
+import scipy.fft
 import torch
 
 from .config import SpectralConfig
@@ -52,12 +53,13 @@ def frames_stft(padded: np.ndarray, cfg: SpectralConfig) -> np.ndarray:
 
     Used by the streaming separator: on the zero-padded signal these are the frames
     :func:`stft` (librosa) computes on the whole file (tested to float precision).
-    Plain numpy framing + rfft, so extraction does not import librosa (and numba).
+    Plain numpy framing + scipy's float32 rfft (4-5x numpy's here), so extraction does not
+    import librosa (and numba).
     """
     x = np.asarray(padded, dtype=np.float32)
     n = 1 + (x.shape[-1] - cfg.n_fft) // cfg.hop
     frames = np.lib.stride_tricks.sliding_window_view(x, cfg.n_fft, axis=-1)[..., ::cfg.hop, :][..., :n, :]
-    spec = np.fft.rfft(frames * window(cfg), axis=-1).astype(np.complex64)
+    spec = scipy.fft.rfft(frames * window(cfg), axis=-1).astype(np.complex64, copy=False)  # float32 in, complex64 out
     return np.swapaxes(spec, -1, -2)  # (..., bins, frames)
 
 

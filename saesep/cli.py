@@ -46,6 +46,7 @@ def main():
 @click.option("--iters-per-layer", type=int, help="Training iterations after each layer is added.")
 @click.option("--finetune-iters", type=int, help="Iterations of the final fine-tuning stage.")
 @click.option("--lr", type=float, help="Adam learning rate.")
+@click.option("--warmup-iters", type=int, help="Adam's learning rate rises linearly over this many iterations of each stage.")
 @click.option("--batch-size", type=int, help="Adam mini-batch size (blocks).")
 @click.option("--samples", type=int, help="Fixed training set size in blocks (lbfgs).")
 @click.option("--sampling", type=click.Choice(["independent", "aligned", "both"]), help="How training blocks are drawn.")

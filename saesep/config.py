@@ -66,6 +66,9 @@ class TrainConfig:
     init: how each new layer starts: ``ls`` (least squares), ``identity``, ``random``.
     optimizer: ``adam`` (mini-batches drawn on the fly) or ``lbfgs`` (full batch on a
         fixed set of ``samples`` blocks, as in the paper).
+    lr: Adam's learning rate; ``warmup_iters``: it rises linearly from lr/warmup_iters to
+        lr over the first iterations of every stage (Adam's first steps are ~lr·sign(g)
+        in every weight, which can undo a least-squares init).
     iters_per_layer: training iterations after each layer is added.
     finetune_iters: iterations on the full network at the end.
     samples: size of the fixed training set (lbfgs only).
@@ -84,6 +87,7 @@ class TrainConfig:
     init: str = "ls"
     optimizer: str = "adam"
     lr: float = 1e-3
+    warmup_iters: int = 0
     batch_size: int = 256
     iters_per_layer: int = 1500
     finetune_iters: int = 3000
@@ -113,6 +117,8 @@ class TrainConfig:
             raise SaesepError(f"unknown sampling '{self.sampling}' (choose independent, aligned or both)")
         if self.layers < 1:
             raise SaesepError("layers must be at least 1")
+        if self.warmup_iters < 0:
+            raise SaesepError("warmup_iters must be 0 or more")
         if self.seed < 0:
             raise SaesepError("seed must be 0 or more")
 

@@ -233,6 +233,9 @@ class Trainer:
             best_state = inside["best_state"]
             t0 -= inside["stage_seconds"]
         for i in range(done, st["iters"]):
+            if cfg.optimizer == "adam" and cfg.warmup_iters > 0:  # a function of i: nothing to checkpoint
+                for group in opt.param_groups:
+                    group["lr"] = cfg.lr * min(1.0, (i + 1) / cfg.warmup_iters)
             loss = step(opt)
             if not math.isfinite(loss):
                 raise SaesepError(f"training diverged (non-finite loss) in stage '{st['name']}' at iteration {self.iteration}; "

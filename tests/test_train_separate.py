@@ -120,3 +120,16 @@ def test_loader_process_errors_arrive_as_one_line(track_folder):
     finally:
         src.close()
     assert not src.procs
+
+
+def test_warmup_starts_adam_gently(track_folder, tmp_path):
+    """With a very long warm-up the learning rate stays ~0: the stage keeps the LS layer's J;
+    without it the same 20 Adam steps move J."""
+    kw = dict(target="bass", preset="tiny", layers=1, iters_per_layer=20, finetune_iters=0, eval_every=20,
+              patience=1000, progress=False, log=lambda m: None)
+    slow = train(track_folder, tmp_path / "slow.pt", warmup_iters=10**9, **kw)
+    fast = train(track_folder, tmp_path / "fast.pt", **kw)
+    ls_j = slow.history["layers_added"][0]["J_train_after"]
+    assert fast.history["layers_added"][0]["J_train_after"] == ls_j  # same LS layer
+    assert abs(slow.history["curve"][-1]["J_train"] - ls_j) < 1e-6 * ls_j * 100
+    assert abs(fast.history["curve"][-1]["J_train"] - ls_j) > 1e-3 * ls_j

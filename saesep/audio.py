@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import queue
 import tempfile
+import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import numpy as np
 import soundfile as sf
@@ -116,6 +118,68 @@ def iter_blocks(path, block_frames: int) -> Iterator[np.ndarray]:
             if len(block) == 0:
                 return
             yield np.ascontiguousarray(block.T)
+
+
+def prefetch(items: Iterable, depth: int = 2) -> Iterator:
+    """Iterate ``items`` in a background thread, at most ``depth`` items ahead, so that
+    decoding overlaps the caller's work (libsndfile and numpy release the GIL).
+    An exception in the thread is raised here; stopping early stops the thread."""
+    q: queue.Queue = queue.Queue(depth)
+    done, stop = object(), threading.Event()
+
+    def run():
+        try:
+            for item in items:
+                if stop.is_set():
+                    return
+                q.put((True, item))
+            q.put((True, done))
+        except BaseException as e:  # noqa: BLE001 - handed to the consumer
+            q.put((False, e))
+
+    t = threading.Thread(target=run, daemon=True, name="saesep-read")
+    t.start()
+    try:
+        while True:
+            ok, item = q.get()
+            if not ok:
+                raise item
+            if item is done:
+                return
+            yield item
+    finally:
+        stop.set()
+        while t.is_alive():  # unblock a pending put
+            with contextlib.suppress(queue.Empty):
+                q.get_nowait()
+            t.join(0.01)
+
+
+class BackgroundWriter:
+    """Runs ``write(item)`` calls in one background thread, in order, one call ahead of the
+    caller at most (memory stays bounded); :meth:`wait` raises the thread's first error."""
+
+    def __init__(self, write):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.write = write
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="saesep-write")
+        self.pending = None
+
+    def submit(self, item) -> None:
+        self.wait()
+        self.pending = self.pool.submit(self.write, item)
+
+    def wait(self) -> None:
+        if self.pending is not None:
+            p, self.pending = self.pending, None
+            p.result()
+
+    def close(self) -> None:
+        try:
+            self.wait()
+        finally:
+            self.pool.shutdown(wait=True)
 
 
 def resample(audio: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:

@@ -388,13 +388,22 @@ def extract_file(input_path, models: Model | dict[str, Model], out_dir, options:
             writers[n] = stack.enter_context(audio_io.open_writer(tmp, inf.sample_rate, inf.channels, bits, fmt))
         bar = stack.enter_context(tqdm(total=inf.frames, disable=not progress, unit="sample", unit_scale=True,
                                        desc=Path(input_path).name[:30], leave=False))
+        def write(out: dict[str, np.ndarray]) -> None:
+            for n, chunk in out.items():
+                writers[n].write(np.ascontiguousarray(np.clip(chunk, -1, 1).T))
+
+        # reading/decoding and clipping/encoding run in two threads beside the separation
+        writer = audio_io.BackgroundWriter(write)
         try:
-            for out in _separate_stream(audio_io.iter_blocks(input_path, step), inf.sample_rate, inf.channels,
-                                        inf.frames, models, opts, on_progress=bar.update):
-                for n, chunk in out.items():
-                    writers[n].write(np.ascontiguousarray(np.clip(chunk, -1, 1).T))
+            blocks = audio_io.prefetch(audio_io.iter_blocks(input_path, step))
+            for out in _separate_stream(blocks, inf.sample_rate, inf.channels, inf.frames, models, opts,
+                                        on_progress=bar.update):
+                writer.submit(out)
+            writer.close()
         except SaesepError as e:
             raise SaesepError(f"'{input_path}': {e}") from e
+        finally:
+            writer.close()
         for w in writers.values():
             w.close()
     return FileResult(str(input_path), {n: str(p) for n, p in paths.items()}, round(time.time() - t0, 3),

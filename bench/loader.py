@@ -15,8 +15,7 @@ import time
 
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from bench.common import write_results  # noqa: E402
+from common import write_results  # noqa: E402  (bench/common.py puts the repository on sys.path)
 from saesep.training import train  # noqa: E402
 
 

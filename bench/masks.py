@@ -9,15 +9,13 @@ Median BSS Eval v4 SDR (dB) per role and mask; writes bench/results/masks.json.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from bench.common import write_results  # noqa: E402
+from common import write_results  # noqa: E402  (bench/common.py puts the repository on sys.path)
 from saesep.datasets import find_tracks  # noqa: E402
 from saesep.evaluation import bss_eval  # noqa: E402
 from saesep.model import load  # noqa: E402

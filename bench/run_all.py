@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""`make bench`: speed, memory, training and quality benchmarks, one after the other."""
+"""`make bench`: speed, memory, data loading, training, masks and quality benchmarks, one after the other."""
 
 import subprocess
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
-for script in ("speed.py", "memory.py", "training.py", "quality.py"):
-    print(f"\n######## {script}", flush=True)
-    subprocess.run([sys.executable, str(HERE / script)], check=True)
+RUNS = [["speed.py"], ["memory.py"], ["loader.py"], ["loader.py", "--threads", "1", "--workers", "0,1"],
+        ["training.py"], ["masks.py"], ["quality.py"]]
+for script, *args in RUNS:
+    print(f"\n######## {script} {' '.join(args)}", flush=True)
+    subprocess.run([sys.executable, str(HERE / script), *args], check=True)

@@ -64,7 +64,7 @@ def auto_workers(device: str = "cpu") -> int:
     """Loader processes worth starting for training on ``device``.
 
     On the CPU none: drawing a batch and the training step both use every core
-    already (bench/loader.py on 2 cores: 1 loader + 1 training thread reaches 0.78x
+    already (bench/loader.py on 2 cores: 1 loader + 1 training thread reaches 0.76x
     the samples/s of 2 threads in one process). On a GPU the training step leaves the
     CPU idle, so batches are drawn by one process per 4 cores (1 to 4).
     """

@@ -108,7 +108,8 @@ class BatchSource:
 
     # ---- drawing ------------------------------------------------------------------
     def fixed(self, n: int, stream: int, batch: int = 4096) -> tuple[torch.Tensor, torch.Tensor]:
-        """A fixed set of ``n`` blocks of another stream (monitor, L-BFGS set), from pool 0."""
+        """A fixed set of ``n`` blocks per (emulated) rank of another stream (monitor, L-BFGS
+        set), from pool 0; rank-major: rank 0's ``n`` blocks first, as each process holds them."""
         reqs = [(min(batch, n - i), k, stream, 0) for k, i in enumerate(range(0, n, batch))]
         if not self.workers:
             parts = [draw(self._local(), *r) for r in reqs]
@@ -117,7 +118,11 @@ class BatchSource:
             for r in reqs:
                 self._send(r)
             parts = [self._receive() for _ in reqs]
-        return torch.cat([a for a, _ in parts]), torch.cat([b for _, b in parts])
+        # each part holds its chunk of every rank in turn: regroup rank-major
+        ranks = range(len(self.spec.seeds))
+        out = [torch.cat([part[i][r * req[0]:(r + 1) * req[0]] for r in ranks for part, req in zip(parts, reqs)])
+               for i in (0, 1)]
+        return out[0], out[1]
 
     def next(self, n: int, next_n: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """The next ``n`` blocks of the training stream (of every emulated rank).
@@ -141,10 +146,10 @@ class BatchSource:
         return out
 
     def close(self) -> None:
-        for (q_in, _), p in zip(getattr(self, "queues", []), self.procs):
+        for (q_in, _), p in zip(getattr(self, "queues", []), getattr(self, "procs", [])):
             if p.is_alive():
                 q_in.put(None)
-        for p in self.procs:
+        for p in getattr(self, "procs", []):
             p.join(timeout=5)
             if p.is_alive():
                 p.terminate()

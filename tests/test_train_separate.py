@@ -133,3 +133,18 @@ def test_warmup_starts_adam_gently(track_folder, tmp_path):
     assert fast.history["layers_added"][0]["J_train_after"] == ls_j  # same LS layer
     assert abs(slow.history["curve"][-1]["J_train"] - ls_j) < 1e-6 * ls_j * 100
     assert abs(fast.history["curve"][-1]["J_train"] - ls_j) > 1e-3 * ls_j
+
+
+def test_fixed_sets_are_rank_major(track_folder):
+    """With emulated ranks, a fixed set holds rank 0's blocks first, as rank 0's process does."""
+    from saesep.config import preset
+    from saesep.datasets import MONITOR, find_tracks
+    from saesep.loader import BatchSource, SamplerSpec
+
+    p = preset("tiny")
+    tracks = find_tracks(track_folder, "train")
+    two = BatchSource(SamplerSpec(tracks, "bass", p.spectral, p.train, [0, 1000])).fixed(300, MONITOR, batch=128)
+    one = BatchSource(SamplerSpec(tracks, "bass", p.spectral, p.train, [0])).fixed(300, MONITOR, batch=128)
+    other = BatchSource(SamplerSpec(tracks, "bass", p.spectral, p.train, [1000])).fixed(300, MONITOR, batch=128)
+    assert torch.equal(two[0][:300], one[0]) and torch.equal(two[0][300:], other[0])
+    assert torch.equal(two[1][:300], one[1])

@@ -95,8 +95,7 @@ class BlockSampler:
         self.seed = seed
         self.others = sorted({s for t in tracks for s in t.stems if s != target})
         self.epoch: int | None = None
-        self.pool_names: list[str] = []
-        self.rng = np.random.default_rng([seed, TRAIN, 0])
+        self.rng: np.random.Generator | None = None  # the current batch's, set by sample()
 
     # ---- pool ---------------------------------------------------------------
     def pool(self, epoch: int) -> None:
@@ -113,7 +112,6 @@ class BlockSampler:
 
     def _load_pool(self, names: list[str], channel_draw: np.ndarray) -> None:
         by_name = {t.name: t for t in self.tracks}
-        self.pool_names = list(names)
         self.spec, self.active = {}, {}  # free the old pool before loading the next
         specs: dict[str, list] = {}
         margin = context_margin(self.cfg)
@@ -205,8 +203,3 @@ class BlockSampler:
         g = mix.norm(dim=-1).mean(dim=-1, keepdim=True) + 1e-8
         x = (mix / g[:, :, None]).reshape(n, -1)
         return x.float().contiguous(), (tgt / g).float().contiguous()
-
-    def sample_fixed(self, n: int, stream: int, batch: int = 4096) -> tuple[torch.Tensor, torch.Tensor]:
-        """A fixed set of ``n`` blocks (validation, monitor, L-BFGS), drawn from pool 0."""
-        xs, ss = zip(*(self.sample(min(batch, n - i), k, stream) for k, i in enumerate(range(0, n, batch))))
-        return torch.cat(xs), torch.cat(ss)

@@ -87,6 +87,8 @@ class _Engine:
         self.seg = max(1, int(opts.segment_seconds * cfg.sample_rate / cfg.hop))
         self.win = window(cfg)
         self.names = list(models)
+        self.dev = next(iter(models.values())).net.layers[0].weight.device
+        self.dtype = compute_dtype(opts.precision, str(self.dev))
         # input buffer in padded coordinates: buf[0] is padded sample buf0
         self.buf = np.zeros((channels, self.pad), np.float32)
         self.buf0 = 0
@@ -148,18 +150,17 @@ class _Engine:
         else:
             net_in = mag
         padded = np.pad(net_in, ((0, 0), (0, 0), (a - (f0 - m), (f1 + m) - b)))
-        dev = next(iter(self.models.values())).net.layers[0].weight.device
-        dtype = compute_dtype(self.opts.precision, str(dev))
-        frames = torch.from_numpy(np.ascontiguousarray(padded.transpose(0, 2, 1))).to(dev)  # (chs, frames, bins)
-        n = f1 - f0
+        frames = torch.from_numpy(np.ascontiguousarray(padded.transpose(0, 2, 1))).to(self.dev)  # (chs, frames, bins)
+        cmag = mag[:, :, f0 - a:f1 - a]  # |centre|
+        mid = net_in.shape[0] != self.ch
+        if mid:
+            ref = np.maximum(np.abs(centre.mean(0, keepdims=True)), 1e-8)
         est = []
         for model in self.models.values():
-            e = model.estimate_sequence(frames, dtype).float().cpu().numpy().transpose(0, 2, 1)  # (chs, bins, n)
-            if net_in.shape[0] != self.ch:  # mid: the mid estimate becomes a mask for every channel
-                ref = np.abs(centre.mean(0, keepdims=True))
-                e = np.minimum(e / np.maximum(ref, 1e-8), 1.0) * np.abs(centre)
+            e = model.estimate_sequence(frames, self.dtype).float().cpu().numpy().transpose(0, 2, 1)  # (chs, bins, n)
+            if mid:  # the mid estimate becomes a mask for every channel
+                e = np.minimum(e / ref, 1.0) * cmag
             est.append(e)
-        cmag = mag[:, :, f0 - a:f1 - a] if net_in is mag else np.abs(centre)
         if self.opts.mask == "soft":
             p = self.opts.mask_power
             background = np.maximum(cmag - sum(est), 0)

@@ -19,7 +19,7 @@ import torch
 
 from . import model as model_io
 from .config import Preset, SpectralConfig, TrainConfig, from_dict, preset as get_preset
-from .datasets import FIXED, MONITOR, VALID, BlockSampler, find_tracks, require_target
+from .datasets import FIXED, MONITOR, VALID, find_tracks, require_target
 from .errors import SaesepError
 from .loader import BatchSource, SamplerSpec, auto_workers
 from .model import LeastSquares, Model, StackedDNN
@@ -122,7 +122,7 @@ class Trainer:
         else:
             self.log("no 'valid' split: validating on separate blocks of the training tracks")
             vtracks = train_tracks
-        self.valid = BlockSampler(vtracks, cfg.target, spectral, cfg, seed=cfg.seed + 1).sample_fixed(cfg.valid_samples, VALID)
+        self.valid = BatchSource(SamplerSpec(vtracks, cfg.target, spectral, cfg, [cfg.seed + 1])).fixed(cfg.valid_samples, VALID)
         x, s = self.source.fixed(cfg.monitor_samples, MONITOR)  # (emulated) rank 0's blocks come first
         self.monitor = (x[: cfg.monitor_samples], s[: cfg.monitor_samples])
         self.fixed = None

@@ -7,9 +7,11 @@ Install with: pip install --no-deps openunmix==1.3.0
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 import types
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -91,6 +93,25 @@ def train_umx(tracks, target, cpu_seconds: float, seed: int = 0, batch: int = 8,
     log(f"open-unmix {target}: {steps} steps in {time.process_time() - t0:.0f} CPU s, last loss {np.mean(losses[-10:]):.4g}")
     return model.eval(), {"steps": steps, "cpu_seconds": round(time.process_time() - t0, 1), "batch": batch,
                           "segment_seconds": 6.0}
+
+
+def train_umx_cached(tracks, target, cpu_seconds: float, work, seed: int = 0, log=print):
+    """:func:`train_umx`, or the model a previous run trained with the same target, budget and seed."""
+    from openunmix.model import OpenUnmix
+
+    path = Path(work) / f"umx_{target}_{round(cpu_seconds)}s_seed{seed}.pt"
+    if path.exists():
+        saved = torch.load(path, weights_only=True)
+        model = OpenUnmix(nb_bins=N_FFT // 2 + 1, nb_channels=2, hidden_size=512, max_bin=MAX_BIN)
+        model.load_state_dict(saved["state_dict"])
+        log(f"open-unmix {target}: reusing {path.name}")
+        return model.eval(), json.loads(saved["info_json"])
+    model, info = train_umx(tracks, target, cpu_seconds, seed=seed, log=log)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save({"state_dict": model.state_dict(), "info_json": json.dumps(info)}, tmp)
+    tmp.replace(path)
+    return model, info
 
 
 @torch.no_grad()

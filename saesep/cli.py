@@ -50,6 +50,8 @@ def main():
 @click.option("--batch-size", type=int, help="Adam mini-batch size (blocks).")
 @click.option("--samples", type=int, help="Fixed training set size in blocks (lbfgs).")
 @click.option("--sampling", type=click.Choice(["independent", "aligned", "both"]), help="How training blocks are drawn.")
+@click.option("--eq-db", type=float, help="Random equalisation of every stem in training blocks, ±this many dB (0: off).")
+@click.option("--pool-tracks", type=int, help="Tracks held in memory at a time to draw blocks from (default 32).")
 @click.option("--ridge", type=float, help="Ridge term of the least-squares init, relative to mean(diag C_xx).")
 @click.option("--sample-rate", type=int, help="Model sample rate in Hz.")
 @click.option("--n-fft", type=int, help="STFT frame length in samples.")

@@ -78,6 +78,9 @@ class TrainConfig:
         gains, mixed in the complex STFT domain), ``aligned`` (excerpts of the real
         mixtures) or ``both`` (half each).
     gain_min/gain_max: range of the random gain per stem (paper: U[0.01, 1]).
+    eq_db: random equalisation per stem and block (0: off): a smooth curve through
+        gains drawn from U[-eq_db, eq_db] dB at 6 log-spaced frequencies, so the
+        network meets timbres other than the training instruments' own.
     checkpoint_minutes: besides the checkpoint after every stage, one at the first
         validation point after this many minutes (0: at every validation point).
     """
@@ -102,6 +105,7 @@ class TrainConfig:
     sampling: str = "both"
     gain_min: float = 0.01
     gain_max: float = 1.0
+    eq_db: float = 0.0
     pool_tracks: int = 32
     pool_refresh: int = 500_000
     silence_db: float = -60.0
@@ -119,6 +123,8 @@ class TrainConfig:
             raise SaesepError("layers must be at least 1")
         if self.warmup_iters < 0:
             raise SaesepError("warmup_iters must be 0 or more")
+        if self.eq_db < 0:
+            raise SaesepError("eq_db must be 0 or more")
         if self.seed < 0:
             raise SaesepError("seed must be 0 or more")
 

@@ -1,7 +1,7 @@
 """The masks side by side: ratio (default), none (unbounded estimate, the paper) and soft
 (Wiener-style, all roles' models) on the first N test tracks of each role.
 
-    python bench/masks.py [--data corpora/medium] [--tracks 12] [--models saesep/models]
+    python bench/masks.py [--data corpora/medium] [--tracks 12] [--models saesep/models] [--name masks]
 
 Median BSS Eval v4 SDR (dB) per role and mask; writes bench/results/masks.json.
 """
@@ -28,10 +28,11 @@ def main() -> None:
     ap.add_argument("--tracks", type=int, default=12)
     ap.add_argument("--models", default="saesep/models", help="folder with <role>.pt")
     ap.add_argument("--roles", default="bass,lead,other,drums")
+    ap.add_argument("--name", default="masks", help="results file name under bench/results/")
     args = ap.parse_args()
     roles = args.roles.split(",")
     models = {r: load(Path(args.models) / f"{r}.pt") for r in roles}
-    rows = {}
+    rows, per_track = {}, {}
     print(f"{'role':<6} " + " ".join(f"{m:>7}" for m in MASKS) + "   (median SDR dB)")
     for role in roles:
         tracks = [t for t in find_tracks(args.data, "test") if role in t.stems][: args.tracks]
@@ -45,8 +46,9 @@ def main() -> None:
                 sdr[m].append(bss_eval(ref.T, est, mix.T, sr)["SDR"])
         rows[role] = {m: float(np.nanmedian(v)) for m, v in sdr.items()}
         rows[role]["tracks"] = len(tracks)
+        per_track[role] = {t.name: {m: sdr[m][i] for m in MASKS} for i, t in enumerate(tracks)}
         print(f"{role:<6} " + " ".join(f"{rows[role][m]:>7.2f}" for m in MASKS), flush=True)
-    write_results("masks", {"data": args.data, "models": args.models, "median_sdr": rows})
+    write_results(args.name, {"data": args.data, "models": args.models, "median_sdr": rows, "per_track_sdr": per_track})
 
 
 if __name__ == "__main__":

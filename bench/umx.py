@@ -7,6 +7,7 @@ Install with: pip install --no-deps openunmix==1.3.0
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 import time
@@ -96,10 +97,12 @@ def train_umx(tracks, target, cpu_seconds: float, seed: int = 0, batch: int = 8,
 
 
 def train_umx_cached(tracks, target, cpu_seconds: float, work, seed: int = 0, log=print):
-    """:func:`train_umx`, or the model a previous run trained with the same target, budget and seed."""
+    """:func:`train_umx`, or the model a previous run trained on the same tracks with the same
+    target, budget and seed."""
     from openunmix.model import OpenUnmix
 
-    path = Path(work) / f"umx_{target}_{round(cpu_seconds)}s_seed{seed}.pt"
+    data = hashlib.sha1("\n".join(str(t.path.resolve()) for t in tracks).encode()).hexdigest()[:10]
+    path = Path(work) / f"umx_{target}_{round(cpu_seconds)}s_seed{seed}_{data}.pt"
     if path.exists():
         saved = torch.load(path, weights_only=True)
         model = OpenUnmix(nb_bins=N_FFT // 2 + 1, nb_channels=2, hidden_size=512, max_bin=MAX_BIN)

@@ -96,6 +96,7 @@ class BlockSampler:
         self.others = sorted({s for t in tracks for s in t.stems if s != target})
         self.epoch: int | None = None
         self.rng: np.random.Generator | None = None  # the current batch's, set by sample()
+        self._eq_basis: torch.Tensor | None = None  # built on first use (eq_db > 0)
 
     # ---- pool ---------------------------------------------------------------
     def pool(self, epoch: int) -> None:
@@ -172,7 +173,7 @@ class BlockSampler:
         """Random smooth equalisation curves (n, 1, bins, 1), or 1 when ``eq_db`` is 0."""
         if self.tcfg.eq_db <= 0:
             return 1.0
-        if getattr(self, "_eq_basis", None) is None:
+        if self._eq_basis is None:
             # piecewise-linear interpolation on a log-frequency axis between 6 anchors (50 Hz … 16 kHz)
             f = np.maximum(np.fft.rfftfreq(self.cfg.n_fft, 1 / self.cfg.sample_rate), 1.0)
             anchors = np.log(np.geomspace(50, 16000, 6))

@@ -171,8 +171,14 @@ def test_random_eq_reshapes_spectra_and_a_flat_eq_changes_nothing(track_folder, 
     if mode == "aligned":  # same blocks: only the equalisation differs
         torch.testing.assert_close(xf, x0, rtol=1e-4, atol=1e-6)
         torch.testing.assert_close(sf_, s0, rtol=1e-4, atol=1e-6)
-    # equalised: the target's spectral envelope changes, by at most ±12 dB per bin before normalisation
     assert not torch.allclose(xe, x0, rtol=1e-2)
-    ratio = (se.sum(0) + 1e-9) / (s0.sum(0) + 1e-9)
-    assert float(ratio.max() / ratio.min()) > 1.5
     assert torch.equal(draw(12.0)[0], xe)  # deterministic
+    if mode == "aligned":
+        # the same target frames, each bin scaled by ±12 dB at most (one constant per block from γ):
+        # within a block the gains span at most 24 dB, and they do vary
+        loud = s0 > 1e-3 * s0.amax(1, keepdim=True)
+        rows = loud.sum(1) > 10  # blocks where the target sounds
+        assert int(rows.sum()) > 10
+        ratio = torch.where(loud, se / s0.clamp_min(1e-12), torch.nan)[rows]
+        span = 20 * torch.log10(ratio.nan_to_num(-torch.inf).amax(1) / ratio.nan_to_num(torch.inf).amin(1))
+        assert float(span.max()) <= 24.01 and float(span.median()) > 3

@@ -69,17 +69,21 @@ def _mag(x):
     return spec.abs().reshape(b, c, spec.shape[-2], spec.shape[-1])  # (b, c, bins, frames)
 
 
-def train_umx(tracks, target, cpu_seconds: float, seed: int = 0, batch: int = 8, log=print):
-    """Train an OpenUnmix model for ``cpu_seconds`` of process CPU time (MSE on magnitudes, Adam 1e-3)."""
+def _new_umx(**stats):
+    """The Open-Unmix model this benchmark trains (stereo, hidden 512, bins up to MAX_BIN)."""
     from openunmix.model import OpenUnmix
 
+    return OpenUnmix(nb_bins=N_FFT // 2 + 1, nb_channels=2, hidden_size=512, max_bin=MAX_BIN, **stats)
+
+
+def train_umx(tracks, target, cpu_seconds: float, seed: int = 0, batch: int = 8, log=print):
+    """Train an OpenUnmix model for ``cpu_seconds`` of process CPU time (MSE on magnitudes, Adam 1e-3)."""
     torch.manual_seed(seed)
     sampler = SegmentSampler(tracks, target, seed=seed)
     # input statistics, as UMX's training script computes them
     x, _ = sampler.batch(16)
     m = _mag(x).permute(0, 1, 3, 2).reshape(-1, N_FFT // 2 + 1)[:, :MAX_BIN]
-    model = OpenUnmix(nb_bins=N_FFT // 2 + 1, nb_channels=2, hidden_size=512, max_bin=MAX_BIN,
-                      input_mean=m.mean(0).numpy(), input_scale=(1.0 / (m.std(0) + 1e-8)).numpy())
+    model = _new_umx(input_mean=m.mean(0).numpy(), input_scale=(1.0 / (m.std(0) + 1e-8)).numpy())
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     t0 = time.process_time()
     steps, losses = 0, []
@@ -99,13 +103,11 @@ def train_umx(tracks, target, cpu_seconds: float, seed: int = 0, batch: int = 8,
 def train_umx_cached(tracks, target, cpu_seconds: float, work, seed: int = 0, log=print):
     """:func:`train_umx`, or the model a previous run trained on the same tracks with the same
     target, budget and seed."""
-    from openunmix.model import OpenUnmix
-
     data = hashlib.sha1("\n".join(str(t.path.resolve()) for t in tracks).encode()).hexdigest()[:10]
     path = Path(work) / f"umx_{target}_{round(cpu_seconds)}s_seed{seed}_{data}.pt"
     if path.exists():
         saved = torch.load(path, weights_only=True)
-        model = OpenUnmix(nb_bins=N_FFT // 2 + 1, nb_channels=2, hidden_size=512, max_bin=MAX_BIN)
+        model = _new_umx()
         model.load_state_dict(saved["state_dict"])
         log(f"open-unmix {target}: reusing {path.name}")
         return model.eval(), json.loads(saved["info_json"])

@@ -96,7 +96,7 @@ class BlockSampler:
         self.others = sorted({s for t in tracks for s in t.stems if s != target})
         self.epoch: int | None = None
         self.rng: np.random.Generator | None = None  # the current batch's, set by sample()
-        self._eq_basis: torch.Tensor | None = None  # built on first use (eq_db > 0)
+        self._eq_basis = self._eq_curves(spectral) if train.eq_db > 0 else None
 
     # ---- pool ---------------------------------------------------------------
     def pool(self, epoch: int) -> None:
@@ -169,37 +169,38 @@ class BlockSampler:
         g = self.rng.uniform(self.tcfg.gain_min, self.tcfg.gain_max, n).astype(np.float32)
         return torch.from_numpy(g)[:, None, None, None]
 
-    def _eq(self, n: int) -> torch.Tensor | float:
-        """Random smooth equalisation curves (n, 1, bins, 1), or 1 when ``eq_db`` is 0."""
-        if self.tcfg.eq_db <= 0:
-            return 1.0
+    @staticmethod
+    def _eq_curves(cfg: SpectralConfig) -> torch.Tensor:
+        """(6, bins): piecewise-linear interpolation on a log-frequency axis between 6 anchors (50 Hz … 16 kHz)."""
+        f = np.maximum(np.fft.rfftfreq(cfg.n_fft, 1 / cfg.sample_rate), 1.0)
+        anchors = np.log(np.geomspace(50, 16000, 6))
+        return torch.from_numpy(np.stack([np.interp(np.log(f), anchors, e) for e in np.eye(len(anchors))]).astype(np.float32))
+
+    def _equalise(self, blocks: torch.Tensor) -> torch.Tensor:
+        """``blocks`` (n, 2C+1, bins, 2) times a random smooth curve each (±eq_db dB); as is when eq_db is 0."""
         if self._eq_basis is None:
-            # piecewise-linear interpolation on a log-frequency axis between 6 anchors (50 Hz … 16 kHz)
-            f = np.maximum(np.fft.rfftfreq(self.cfg.n_fft, 1 / self.cfg.sample_rate), 1.0)
-            anchors = np.log(np.geomspace(50, 16000, 6))
-            eye = np.eye(len(anchors))
-            self._eq_basis = torch.from_numpy(np.stack([np.interp(np.log(f), anchors, e) for e in eye]).astype(np.float32))
-        db = self.rng.uniform(-self.tcfg.eq_db, self.tcfg.eq_db, (n, self._eq_basis.shape[0])).astype(np.float32)
-        return (10 ** (torch.from_numpy(db) @ self._eq_basis / 20))[:, None, :, None]
+            return blocks
+        db = self.rng.uniform(-self.tcfg.eq_db, self.tcfg.eq_db, (blocks.shape[0], self._eq_basis.shape[0])).astype(np.float32)
+        return blocks * (10 ** (torch.from_numpy(db) @ self._eq_basis / 20))[:, None, :, None]
 
     def _independent(self, n: int):
         c = self.cfg.context
-        tgt = self._blocks(self.target, self.rng.choice(self.active[self.target], n)) * self._eq(n)
+        tgt = self._equalise(self._blocks(self.target, self.rng.choice(self.active[self.target], n)))
         alpha = self._gains(n)
         mix = tgt * alpha
         for stem in self.others:
             if stem in self.active and len(self.active[stem]):
-                mix = mix + self._blocks(stem, self.rng.choice(self.active[stem], n)) * self._gains(n) * self._eq(n)
+                mix = mix + self._equalise(self._blocks(stem, self.rng.choice(self.active[stem], n)) * self._gains(n))
         return _abs(mix), _abs(tgt[:, c]) * alpha[:, 0, :, 0]
 
     def _aligned(self, n: int):
         c = self.cfg.context
         centres = self.rng.choice(self.active[MIXTURE], n)
-        if self.tcfg.eq_db > 0:  # the target and the rest of the mixture, each equalised
+        if self._eq_basis is not None:  # the target and the rest of the mixture, each equalised
             tgt = self._blocks(self.target, centres)
             rest = self._blocks(MIXTURE, centres) - tgt
-            tgt = tgt * self._eq(n)
-            return _abs(tgt + rest * self._eq(n)), _abs(tgt[:, c])
+            tgt = self._equalise(tgt)
+            return _abs(tgt + self._equalise(rest)), _abs(tgt[:, c])
         mix = self._blocks(MIXTURE, centres)
         tgt = self._blocks(self.target, centres)[:, c]
         return _abs(mix), _abs(tgt)

@@ -244,12 +244,24 @@ def corpus():
               help="tiny: 13 tracks x 8 s; small: 80 x 15 s; medium: 600 x 20 s.")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("-j", "--jobs", default=None, type=int, help="Worker processes (default: all cores).")
+@click.option("--split", "splits", multiple=True, type=click.Choice(["train", "valid", "test"]),
+              help="Build only this split (repeatable; default: all).")
+@click.option("--soundfont", "fonts", multiple=True, metavar="SPLIT=FILE",
+              help="Render SPLIT with another SoundFont (e.g. test=FluidR3_GM.sf2: the test tracks "
+                   "with the training instruments). Repeatable.")
 @click.option("-q", "--quiet", is_flag=True)
-def corpus_build(out, size, seed, jobs, quiet):
+def corpus_build(out, size, seed, jobs, splits, fonts, quiet):
     """Render OUT/{train,valid,test}/<track>/{mixture,bass,lead,other,drums}.flac and OUT/corpus.json."""
     from .corpus import build
 
-    meta = _run(build, out, size=size, seed=seed, jobs=jobs, progress=not quiet)
+    soundfonts = {}
+    for f in fonts:
+        split, eq, name = f.partition("=")
+        if not eq or not name:
+            raise click.BadParameter(f"'{f}' is not SPLIT=FILE", param_hint="--soundfont")
+        soundfonts[split] = name
+    meta = _run(build, out, size=size, seed=seed, jobs=jobs, progress=not quiet, soundfonts=soundfonts,
+                splits=splits or None)
     if not quiet:
         click.echo(f"wrote {out}: {meta['splits']} tracks in {meta['build_seconds']} s"
                    + (f" ({meta['failed']} pieces skipped, see corpus.json)" if meta["failed"] else ""))
@@ -278,9 +290,10 @@ def corpus_info_cmd(root):
               help="Comma-separated: saesep, irm1, irm2, ibm, oracle-mag, mixture, nmf.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write the full results as JSON here.")
 @click.option("-j", "--jobs", default=None, type=int, help="Tracks evaluated in parallel (default: all cores).")
+@click.option("--tracks", "max_tracks", default=None, type=int, help="Only the first N tracks that have the target.")
 @click.option("--no-per-track", is_flag=True, help="Print only the medians.")
 @click.option("-q", "--quiet", is_flag=True)
-def evaluate(data, split, model_path, target, methods, json_path, jobs, no_per_track, quiet):
+def evaluate(data, split, model_path, target, methods, json_path, jobs, max_tracks, no_per_track, quiet):
     """Score extraction with museval BSS Eval v4 (1 s windows; median over windows, then tracks) and SI-SDR."""
     from .evaluation import evaluate as eval_api, format_table
 
@@ -288,7 +301,8 @@ def evaluate(data, split, model_path, target, methods, json_path, jobs, no_per_t
         target = "bass"
         model_path = _run(lambda: str(__import__("saesep.models", fromlist=["path_for"]).path_for(target)))
     ms = [m.strip() for m in methods.split(",") if m.strip()]
-    res = _run(eval_api, data, split, model=model_path, target=target, methods=ms, jobs=jobs, progress=_progress(quiet))
+    res = _run(eval_api, data, split, model=model_path, target=target, methods=ms, jobs=jobs, progress=_progress(quiet),
+               max_tracks=max_tracks)
     click.echo(format_table(res, per_track=not no_per_track))
     if json_path:
         from .audio import atomic_output

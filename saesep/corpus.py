@@ -25,7 +25,8 @@ SAMPLE_RATE = 44100
 ROLES = ("bass", "lead", "other", "drums")
 SF2_DIRS = ("/usr/share/sounds/sf2", "/usr/share/soundfonts", "/usr/local/share/soundfonts")
 SOUNDFONTS = {"train": "FluidR3_GM.sf2", "valid": "FluidR3_GM.sf2", "test": "TimGM6mb.sf2"}
-SF2_PACKAGES = {"FluidR3_GM.sf2": "fluid-soundfont-gm", "TimGM6mb.sf2": "timgm6mb-soundfont"}
+SF2_PACKAGES = {"FluidR3_GM.sf2": "fluid-soundfont-gm", "TimGM6mb.sf2": "timgm6mb-soundfont",
+                "OPL-3_FM_128M.sf2": "opl3-soundfont"}
 
 # Collections by split: test pieces come from collections never used for train/valid.
 TRAIN_COLLECTIONS = ("bach", "palestrina", "haydn", "mozart")
@@ -60,11 +61,16 @@ SIZES = {
 
 
 def find_soundfont(name: str) -> Path:
+    """A SoundFont by file name (looked up in the system's SoundFont folders) or by path."""
+    if Path(name).is_file():
+        return Path(name)
     for d in SF2_DIRS:
         p = Path(d) / name
         if p.exists():
             return p
-    raise SaesepError(f"SoundFont {name} not found; install it with: apt-get install {SF2_PACKAGES.get(name, 'fluid-soundfont-gm')}")
+    pkg = SF2_PACKAGES.get(name)
+    raise SaesepError(f"SoundFont {name} not found" + (f"; install it with: apt-get install {pkg}" if pkg
+                                                       else f" in {', '.join(SF2_DIRS)} (give a path to a .sf2 file)"))
 
 
 def _check_tools():
@@ -321,25 +327,43 @@ def _interleave_collections(pieces: list[str], rng) -> list[str]:
     return out
 
 
-def plans(size: str, seed: int) -> list[TrackPlan]:
-    """The tracks to build: pieces drawn per split from the split's collections."""
+def plans(size: str, seed: int, soundfonts: dict | None = None, splits=None) -> list[TrackPlan]:
+    """The tracks to build: pieces drawn per split from the split's collections.
+
+    soundfonts: ``{split: file}`` replacing the default SoundFont of those splits;
+    splits: build only these. Neither changes what a track plays (pieces,
+    instruments, gains, excerpts are functions of seed, split and index), so a split
+    rendered with another SoundFont differs from the default one in its samples only.
+    """
     if size not in SIZES:
         raise SaesepError(f"unknown corpus size '{size}' (choose {', '.join(SIZES)})")
     spec = SIZES[size]
+    fonts = {**SOUNDFONTS, **(soundfonts or {})}
+    bad = sorted(set(fonts) - set(spec.tracks)) + sorted(set(splits or ()) - set(spec.tracks))
+    if bad:
+        raise SaesepError(f"unknown split(s) {', '.join(bad)} (choose {', '.join(spec.tracks)})")
     pieces = split_pieces()
     out = []
     for split, count in spec.tracks.items():
+        if splits and split not in splits:
+            continue
         rng = np.random.default_rng(_track_seed(seed, split, -1))
         pool = _interleave_collections(pieces[split], rng)
         for i in range(count):
             piece = pool[i % len(pool)]
             name = f"{i:04d}_{Path(piece).parent.name}_{Path(piece).stem}".replace(" ", "_")[:60]
-            out.append(TrackPlan(split, i, name, piece, _track_seed(seed, split, i), spec.seconds, SOUNDFONTS[split]))
+            out.append(TrackPlan(split, i, name, piece, _track_seed(seed, split, i), spec.seconds, fonts[split]))
     return out
 
 
-def build(out, size: str = "tiny", seed: int = 0, jobs: int | None = None, progress: bool = True) -> dict:
-    """Build a corpus into ``out``; returns the ``corpus.json`` record."""
+def build(out, size: str = "tiny", seed: int = 0, jobs: int | None = None, progress: bool = True,
+          soundfonts: dict | None = None, splits=None) -> dict:
+    """Build a corpus into ``out``; returns the ``corpus.json`` record.
+
+    ``soundfonts`` and ``splits`` as in :func:`plans`: e.g. ``soundfonts={"test":
+    "FluidR3_GM.sf2"}, splits=["test"]`` renders the test split's tracks with the
+    training instruments, to measure what the unseen timbres cost.
+    """
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -348,12 +372,13 @@ def build(out, size: str = "tiny", seed: int = 0, jobs: int | None = None, progr
     from tqdm.auto import tqdm
 
     _check_tools()
-    for f in set(SOUNDFONTS.values()):
+    todo = plans(size, seed, soundfonts, splits)
+    fonts = {p.split: p.soundfont for p in todo}
+    for f in set(fonts.values()):
         find_soundfont(f)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
-    todo = plans(size, seed)
     jobs = jobs or os.cpu_count() or 1
     records = []
     with tqdm(total=len(todo), disable=not progress, unit="track", desc=f"corpus {size}") as bar:
@@ -371,9 +396,9 @@ def build(out, size: str = "tiny", seed: int = 0, jobs: int | None = None, progr
 
     failed = [r for r in records if "error" in r]
     meta = {"size": size, "seed": seed, "sample_rate": SAMPLE_RATE, "seconds_per_track": SIZES[size].seconds,
-            "splits": {s: sum(1 for r in records if r["split"] == s and "error" not in r) for s in SIZES[size].tracks},
-            "collections": {"train": list(TRAIN_COLLECTIONS), "valid": list(TRAIN_COLLECTIONS), "test": list(TEST_COLLECTIONS)},
-            "soundfonts": SOUNDFONTS,
+            "splits": {s: sum(1 for r in records if r["split"] == s and "error" not in r) for s in fonts},
+            "collections": {s: list(TEST_COLLECTIONS if s == "test" else TRAIN_COLLECTIONS) for s in fonts},
+            "soundfonts": fonts,
             "versions": {"music21": music21.__version__, "soundfile": soundfile.__version__,
                          "fluidsynth": _fluidsynth_version()},
             "build_seconds": round(time.time() - t0, 1), "failed": len(failed), "tracks": records}

@@ -179,10 +179,12 @@ def _eval_track(args) -> dict:
 
 
 def evaluate(data, split: str = "test", model=None, target: str | None = None, methods=("saesep",),
-             jobs: int | None = None, progress: bool = True, spectral: SpectralConfig | None = None) -> dict:
+             jobs: int | None = None, progress: bool = True, spectral: SpectralConfig | None = None,
+             max_tracks: int | None = None) -> dict:
     """Score methods on every track of ``data/split``; returns per-track and aggregate medians.
 
     model: path of a model file (needed for ``saesep``; its STFT settings are used for the oracles).
+    max_tracks: score only the first N tracks (in name order) that have the target.
     """
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -210,6 +212,10 @@ def evaluate(data, split: str = "test", model=None, target: str | None = None, m
         raise SaesepError("give --target (or a --model)")
     spectral = spectral or SpectralConfig()
     tracks = require_target(find_tracks(data, split), target, Path(data) / split)
+    if max_tracks is not None:
+        if max_tracks < 1:
+            raise SaesepError("max_tracks must be at least 1")
+        tracks = tracks[:max_tracks]
     nmf = None
     if "nmf" in methods:
         nmf = NMFBaseline(spectral).fit(find_tracks(data, "train") if (Path(data) / "train").is_dir() else tracks, target)

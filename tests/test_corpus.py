@@ -76,3 +76,33 @@ def test_missing_soundfont_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(corpus, "SF2_DIRS", ("/nonexistent",))
     with pytest.raises(corpus.SaesepError, match="apt-get install"):
         corpus.find_soundfont("TimGM6mb.sf2")
+
+
+def test_a_split_rendered_with_another_soundfont_differs_in_samples_only(tiny_corpus, tmp_path):
+    out, meta = tiny_corpus
+    other = corpus.build(tmp_path, "tiny", seed=0, jobs=1, progress=False,
+                         soundfonts={"test": "FluidR3_GM.sf2"}, splits=["test"])
+    assert other["soundfonts"] == {"test": "FluidR3_GM.sf2"} and set(other["splits"]) == {"test"}
+    assert not (tmp_path / "train").exists()
+    base = {r["name"]: r for r in meta["tracks"] if r["split"] == "test"}
+    assert {r["name"] for r in other["tracks"]} == set(base)
+    for r in other["tracks"]:
+        b = base[r["name"]]
+        # same piece, excerpt, instruments, gains and pans: only the samples differ
+        for k in ("piece", "tempo_qpm", "start_quarter", "parts", "drums"):
+            assert r[k] == b[k], k
+        assert r["soundfont"] == "FluidR3_GM.sf2" and b["soundfont"] == "TimGM6mb.sf2"
+        x, _ = sf.read(tmp_path / "test" / r["name"] / "lead.flac", dtype="int16")
+        y, _ = sf.read(out / "test" / r["name"] / "lead.flac", dtype="int16")
+        assert x.shape == y.shape and not np.array_equal(x, y)
+
+
+def test_bad_soundfont_options_are_one_line_errors(tmp_path):
+    from click.testing import CliRunner
+
+    from saesep.cli import main
+
+    for args, msg in ((["--soundfont", "test"], "SPLIT=FILE"), (["--soundfont", "tset=FluidR3_GM.sf2"], "unknown split"),
+                      (["--soundfont", "test=nope.sf2"], "nope.sf2 not found")):
+        res = CliRunner().invoke(main, ["corpus", "build", str(tmp_path / "c"), "-q", "--split", "test", *args])
+        assert res.exit_code != 0 and msg in res.output and "Traceback" not in res.output, res.output

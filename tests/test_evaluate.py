@@ -41,3 +41,9 @@ def test_evaluate_model_and_baselines(track_folder, tiny_model):
     assert np.isfinite(med["nmf"]["SDR"])
     with pytest.raises(SaesepError, match="extracts 'bass', not 'drums'"):
         evaluate(track_folder, "test", model=tiny_model[0], target="drums", progress=False)
+    # --tracks N: the first N tracks with the target, the same scores as in the full run
+    first = evaluate(track_folder, "test", model=tiny_model[0], methods=["mixture"], jobs=1, progress=False, max_tracks=1)
+    assert [r["track"] for r in first["tracks"]] == [res["tracks"][0]["track"]]
+    assert first["tracks"][0]["methods"]["mixture"] == res["tracks"][0]["methods"]["mixture"]
+    with pytest.raises(SaesepError, match="at least 1"):
+        evaluate(track_folder, "test", model=tiny_model[0], progress=False, max_tracks=0)

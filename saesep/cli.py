@@ -38,6 +38,8 @@ def main():
 @main.command()
 @click.option("--data", required=True, type=click.Path(file_okay=False), help="Track folder: ROOT/{train,valid}/<track>/<stem>.wav|flac.")
 @click.option("--target", default="bass", show_default=True, help="Stem to extract (a stem file name without extension).")
+@click.option("--valid", type=click.Path(file_okay=False),
+              help="Validate on these tracks (a folder with a valid/ split, or of tracks) instead of DATA/valid.")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Model file to write (.pt).")
 @click.option("--preset", default="default", show_default=True, type=click.Choice(["default", "uhlich2015", "tiny"]))
 @click.option("--layers", type=int, help="Final number of layers K.")
@@ -66,13 +68,13 @@ def main():
 @click.option("-w", "--workers", type=click.IntRange(min=0),
               help="Processes drawing training batches (default: 0 on the CPU, one per 4 cores on a GPU). Does not change the model.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or log lines.")
-def train(data, target, out, preset, plot, resume, device, quiet, **opts):
+def train(data, target, valid, out, preset, plot, resume, device, quiet, **opts):
     """Train a model that extracts TARGET from mixtures, layer by layer."""
     from .training import train as train_api
 
     log = (lambda m: None) if quiet else (lambda m: click.echo(m, err=True))
     model = _run(train_api, data, out, target=target, preset=preset, resume=resume, device=device, plot=plot,
-                 progress=_progress(quiet), log=log, **opts)
+                 progress=_progress(quiet), log=log, valid=valid, **opts)
     jv = model.history["stages"][-1]["J_valid"] if model.history.get("stages") else float("nan")
     if not quiet and int(os.environ.get("RANK", "0")) == 0:
         click.echo(f"wrote {out} ({len(model.net.layers)} layers, validation J {jv:.4f})")

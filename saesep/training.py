@@ -102,11 +102,11 @@ class Trainer:
 
     def __init__(self, data, spectral: SpectralConfig, cfg: TrainConfig, device: str = "cpu",
                  progress: bool = True, log: Callable[[str], None] = print, emulate_ranks: int = 1,
-                 workers: int = 0):
+                 workers: int = 0, valid=None):
         """emulate_ranks: draw every batch from that many rank samplers in one process — what
         ``torchrun --nproc_per_node=N`` does across processes (used to test DDP training).
         workers: loader processes drawing the batches (0: in this process); the result
-        does not depend on it."""
+        does not depend on it. valid: validation track folder instead of ``data/valid``."""
         self.spectral, self.cfg, self.device, self.progress, self.log = spectral, cfg, torch.device(device), progress, log
         torch.manual_seed(cfg.seed)
         self.gen = torch.Generator().manual_seed(cfg.seed)
@@ -117,7 +117,10 @@ class Trainer:
         self.ranks = len(ranks)
         self.source = BatchSource(SamplerSpec(train_tracks, cfg.target, spectral, cfg, [cfg.seed + 1000 * r for r in ranks]),
                                   workers=workers)
-        if (root / "valid").is_dir():
+        if valid is not None:
+            vroot = Path(valid)
+            vtracks = require_target(find_tracks(vroot, "valid" if (vroot / "valid").is_dir() else None), cfg.target, vroot)
+        elif (root / "valid").is_dir():
             vtracks = require_target(find_tracks(root, "valid"), cfg.target, root / "valid")
         else:
             self.log("no 'valid' split: validating on separate blocks of the training tracks")
@@ -312,8 +315,12 @@ class Trainer:
 
 def train(data, out, target: str = "bass", preset: str | Preset = "default", resume: bool = False,
           device: str = "cpu", plot=None, progress: bool = True, log: Callable[[str], None] = print,
-          emulate_ranks: int = 1, workers: int | None = None, **overrides) -> Model:
+          emulate_ranks: int = 1, workers: int | None = None, valid=None, **overrides) -> Model:
     """Train a model on the track folder ``data`` and write it to ``out``.
+
+    ``valid``: validate on this track folder (its ``valid`` split, or its tracks)
+    instead of ``data/valid`` — e.g. tracks rendered with instruments the training
+    data lacks, so that early stopping and the weights kept favour unseen timbres.
 
     ``overrides`` replace fields of the preset's TrainConfig or SpectralConfig
     (e.g. ``layers=5, init="identity", optimizer="lbfgs", hop=256``).
@@ -351,8 +358,9 @@ def train(data, out, target: str = "bass", preset: str | Preset = "default", res
     t0, c0 = time.time(), _cpu_seconds()
     if workers is None:
         workers = auto_workers(device)
-    tr = Trainer(data, spectral, cfg, device, progress, log, emulate_ranks=emulate_ranks, workers=workers)
+    tr = Trainer(data, spectral, cfg, device, progress, log, emulate_ranks=emulate_ranks, workers=workers, valid=valid)
     meta = {"preset": p.__class__.__name__ if not isinstance(preset, str) else preset, "data": str(data),
+            "valid_data": str(valid) if valid is not None else None,
             "seed": cfg.seed, "ranks": max(world, emulate_ranks), "workers": workers}
     tr.ckpt_path, tr.ckpt_meta = ckpt, meta
     try:

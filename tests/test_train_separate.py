@@ -4,6 +4,7 @@ import soundfile as sf
 import torch
 
 from saesep import spectral
+from saesep.errors import SaesepError
 from saesep.model import load
 from saesep.separation import SeparationOptions, extract_file, separate
 from saesep.training import train
@@ -86,6 +87,23 @@ def test_same_seed_same_model(track_folder, tmp_path, tiny_model):
     for a, b in zip(first.net.state_dict().values(), again.net.state_dict().values()):
         assert torch.equal(a, b)
     assert [p["J_valid"] for p in first.history["curve"]] == [p["J_valid"] for p in again.history["curve"]]
+
+
+def test_validation_on_another_track_folder(track_folder, tmp_path, tiny_model):
+    """--valid: J_valid is measured on those tracks (here the test split), the training data is unchanged."""
+    _, first = tiny_model
+    m = train(track_folder, tmp_path / "v.pt", target="bass", preset="tiny", valid=track_folder / "test",
+              progress=False, log=lambda m: None)
+    assert m.meta["valid_data"] == str(track_folder / "test") and first.meta["valid_data"] is None
+    # the same training blocks give the same LS init (later the weights kept at the best J_valid differ)
+    assert [p["J_train"] for p in m.history["curve"][:2]] == [p["J_train"] for p in first.history["curve"][:2]]
+    assert m.history["layers_added"][0]["J_valid_after"] != first.history["layers_added"][0]["J_valid_after"]
+    empty = tmp_path / "empty" / "t0"
+    empty.mkdir(parents=True)
+    sf.write(empty / "drums.wav", np.zeros((100, 2), np.float32), 22050)
+    with pytest.raises(SaesepError, match="'bass'"):
+        train(track_folder, tmp_path / "w.pt", target="bass", preset="tiny", valid=empty.parent, progress=False,
+              log=lambda m: None)
 
 
 def test_identity_init_shows_no_jump(track_folder, tmp_path):

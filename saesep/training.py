@@ -355,6 +355,12 @@ def train(data, out, target: str = "bass", preset: str | Preset = "default", res
         cmeta, _ = model_io.load_payload(ckpt)
         spectral = from_dict(SpectralConfig, cmeta["spectral"])
         cfg = from_dict(TrainConfig, cmeta["train"])
+        had = cmeta.get("meta", {}).get("valid_data")
+        if valid is None:
+            valid = had  # the interrupted run's validation tracks
+        elif had is None or Path(valid) != Path(had):
+            raise SaesepError(f"the interrupted run validated on {had or 'DATA/valid'}, not '{valid}': "
+                              "resume without --valid, or start afresh")
     t0, c0 = time.time(), _cpu_seconds()
     if workers is None:
         workers = auto_workers(device)

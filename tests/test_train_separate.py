@@ -98,6 +98,12 @@ def test_validation_on_another_track_folder(track_folder, tmp_path, tiny_model):
     # the same training blocks give the same LS init (later the weights kept at the best J_valid differ)
     assert [p["J_train"] for p in m.history["curve"][:2]] == [p["J_train"] for p in first.history["curve"][:2]]
     assert m.history["layers_added"][0]["J_valid_after"] != first.history["layers_added"][0]["J_valid_after"]
+    # resuming with other validation tracks than the interrupted run's is refused
+    import shutil
+    shutil.copy(tiny_model[0], tmp_path / "r.pt.ckpt")
+    with pytest.raises(SaesepError, match="validated on DATA/valid"):
+        train(track_folder, tmp_path / "r.pt", target="bass", preset="tiny", valid=track_folder / "test", resume=True,
+              progress=False, log=lambda m: None)
     empty = tmp_path / "empty" / "t0"
     empty.mkdir(parents=True)
     sf.write(empty / "drums.wav", np.zeros((100, 2), np.float32), 22050)

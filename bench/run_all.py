@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""`make bench`: speed, memory, data loading, training, masks and quality benchmarks, one after the other."""
+"""`make bench`: speed, memory, data loading, training, masks, quality and timbre-shift benchmarks, one after the other."""
 
 import subprocess
 import sys
@@ -9,7 +9,8 @@ HERE = Path(__file__).parent
 RUNS = [["speed.py"], ["memory.py"], ["loader.py"], ["loader.py", "--threads", "1", "--workers", "0,1"],
         ["training.py"], ["masks.py"], ["quality.py"],
         # the whole test split against Open-Unmix (reuses the Open-Unmix models quality.py trained)
-        ["quality.py", "--tracks", "1000", "--methods", "saesep,open-unmix", "--name", "quality_full"]]
+        ["quality.py", "--tracks", "1000", "--methods", "saesep,open-unmix", "--name", "quality_full"],
+        ["fontshift.py"]]
 for script, *args in RUNS:
     print(f"\n######## {script} {' '.join(args)}", flush=True)
     subprocess.run([sys.executable, str(HERE / script), *args], check=True)

@@ -377,6 +377,7 @@ def build(out, size: str = "tiny", seed: int = 0, jobs: int | None = None, progr
     for f in set(fonts.values()):
         find_soundfont(f)
     out = Path(out)
+    old = _previous_build(out, size, seed)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
     jobs = jobs or os.cpu_count() or 1
@@ -395,6 +396,9 @@ def build(out, size: str = "tiny", seed: int = 0, jobs: int | None = None, progr
     import soundfile
 
     failed = [r for r in records if "error" in r]
+    if old:  # a folder built before: the splits not rebuilt now keep their records
+        fonts = {s: f for s in SIZES[size].tracks for f in [fonts.get(s, old["soundfonts"].get(s))] if f}
+        records = [r for r in old["tracks"] if r["split"] not in {p.split for p in todo}] + records
     meta = {"size": size, "seed": seed, "sample_rate": SAMPLE_RATE, "seconds_per_track": SIZES[size].seconds,
             "splits": {s: sum(1 for r in records if r["split"] == s and "error" not in r) for s in fonts},
             "collections": {s: list(TEST_COLLECTIONS if s == "test" else TRAIN_COLLECTIONS) for s in fonts},
@@ -406,6 +410,22 @@ def build(out, size: str = "tiny", seed: int = 0, jobs: int | None = None, progr
     tmp.write_text(json.dumps(meta, indent=1))
     os.replace(tmp, out / "corpus.json")
     return meta
+
+
+def _previous_build(out: Path, size: str, seed: int) -> dict | None:
+    """The ``corpus.json`` already in ``out``, if any; a corpus of another size or seed is refused."""
+    f = out / "corpus.json"
+    if not f.exists():
+        return None
+    try:
+        old = json.loads(f.read_text())
+        have = (old["size"], old["seed"])
+    except (ValueError, KeyError, TypeError) as e:
+        raise SaesepError(f"cannot read '{f}' ({e}); build into another folder") from e
+    if have != (size, seed):
+        raise SaesepError(f"'{out}' holds a {have[0]} corpus with seed {have[1]}; build the {size} corpus "
+                          f"with seed {seed} into another folder")
+    return old
 
 
 def _fluidsynth_version() -> str:

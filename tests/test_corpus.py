@@ -95,6 +95,12 @@ def test_a_split_rendered_with_another_soundfont_differs_in_samples_only(tiny_co
         x, _ = sf.read(tmp_path / "test" / r["name"] / "lead.flac", dtype="int16")
         y, _ = sf.read(out / "test" / r["name"] / "lead.flac", dtype="int16")
         assert x.shape == y.shape and not np.array_equal(x, y)
+    # another split built into the same folder later: both splits' records are kept
+    both = corpus.build(tmp_path, "tiny", seed=0, jobs=1, progress=False, splits=["valid"])
+    assert both["soundfonts"] == {"valid": "FluidR3_GM.sf2", "test": "FluidR3_GM.sf2"}
+    assert both["splits"] == {"valid": 2, "test": 3} and len(both["tracks"]) == 5
+    with pytest.raises(corpus.SaesepError, match="seed 0"):  # never mixed with another corpus
+        corpus.build(tmp_path, "tiny", seed=1, jobs=1, progress=False, splits=["valid"])
 
 
 def test_bad_soundfont_options_are_one_line_errors(tmp_path):

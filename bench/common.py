@@ -52,6 +52,12 @@ def long_song(seconds: float, path: Path, source: Path | None = None) -> Path:
     return path
 
 
+def gap_closed(saesep: float, mixture: float, irm1: float) -> float:
+    """Share of the passthrough → IRM1 SDR gap that saesep closes (NaN when there is no gap)."""
+    gap = irm1 - mixture
+    return (saesep - mixture) / gap if gap > 0 else float("nan")
+
+
 def write_results(name: str, data: dict) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     p = RESULTS / f"{name}.json"

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common import WORK, write_results  # noqa: E402  (bench/common.py puts the repository on sys.path)
+from common import WORK, gap_closed, write_results  # noqa: E402  (bench/common.py puts the repository on sys.path)
 from saesep import corpus  # noqa: E402
 from saesep.evaluation import evaluate  # noqa: E402
 from saesep.models import available  # noqa: E402
@@ -37,11 +37,6 @@ def rerendered(data: Path, size: str) -> Path:
     if not done.exists() or json.loads(done.read_text())["splits"] != {"test": meta["splits"]["test"]}:
         corpus.build(out, size, seed=meta["seed"], soundfonts={"test": TRAIN_FONT}, splits=["test"])
     return out
-
-
-def gap(r: dict) -> float:
-    m, s, i = r["mixture"]["SDR"], r["saesep"]["SDR"], r["irm1"]["SDR"]
-    return (s - m) / (i - m)
 
 
 def main() -> None:
@@ -62,7 +57,7 @@ def main() -> None:
             r = evaluate(root, "test", model=models[role], methods=["saesep", "irm1", "mixture"], progress=False,
                          max_tracks=args.tracks)
             med = {m: r["median"][m]["SDR"] for m in ("saesep", "irm1", "mixture")}
-            res[role][label] = {**med, "gap_closed": round(gap({m: {"SDR": v} for m, v in med.items()}), 3),
+            res[role][label] = {**med, "gap_closed": round(gap_closed(med["saesep"], med["mixture"], med["irm1"]), 3),
                                 "tracks": sum("methods" in t for t in r["tracks"])}
             per_track[role][label] = {t["track"]: t["methods"]["saesep"]["SDR"] for t in r["tracks"] if "methods" in t}
             print(f"{role:<6} {label:<28} {med['saesep']:>7.2f} {med['irm1']:>7.2f} {med['mixture']:>8.2f} "

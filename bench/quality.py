@@ -18,7 +18,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
-from common import ROOT, WORK, write_results
+from common import ROOT, WORK, gap_closed, write_results
 
 import umx as umx_bench  # noqa: E402
 from saesep import audio, models as builtin  # noqa: E402
@@ -94,8 +94,7 @@ def main():
         methods = list(next(iter(per_track.values())))
         med = {m: {k: float(np.nanmedian([per_track[n][m][k] for n in per_track])) for k in ("SDR", "SIR", "SAR", "SI-SDR")}
                for m in methods}
-        gap = med["irm1"]["SDR"] - med["mixture"]["SDR"]
-        closed = (med["saesep"]["SDR"] - med["mixture"]["SDR"]) / gap if gap > 0 else float("nan")
+        closed = gap_closed(med["saesep"]["SDR"], med["mixture"]["SDR"], med["irm1"]["SDR"])
         out["targets"][target] = {"median": med, "per_track": per_track, "gap_closed_to_irm1": round(closed, 3), **extra}
         print(f"\n== {target} ({len(per_track)} test tracks) ==")
         print(f"{'method':<14} {'SDR':>7} {'SIR':>7} {'SAR':>7} {'SI-SDR':>7}")

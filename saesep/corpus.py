@@ -397,8 +397,9 @@ def build(out, size: str = "tiny", seed: int = 0, jobs: int | None = None, progr
 
     failed = [r for r in records if "error" in r]
     if old:  # a folder built before: the splits not rebuilt now keep their records
-        fonts = {s: f for s in SIZES[size].tracks for f in [fonts.get(s, old["soundfonts"].get(s))] if f}
-        records = [r for r in old["tracks"] if r["split"] not in {p.split for p in todo}] + records
+        records = [r for r in old["tracks"] if r["split"] not in fonts] + records
+        fonts = {s: fonts.get(s) or old["soundfonts"][s] for s in SIZES[size].tracks
+                 if s in fonts or s in old["soundfonts"]}
     meta = {"size": size, "seed": seed, "sample_rate": SAMPLE_RATE, "seconds_per_track": SIZES[size].seconds,
             "splits": {s: sum(1 for r in records if r["split"] == s and "error" not in r) for s in fonts},
             "collections": {s: list(TEST_COLLECTIONS if s == "test" else TRAIN_COLLECTIONS) for s in fonts},

@@ -1,8 +1,13 @@
 #!/usr/bin/env python3
-"""Training: LS vs identity vs random init at equal iterations (the staircase of each, one PNG),
-the uhlich2015 preset vs the default one at a reduced budget, wall times and J after each layer.
+"""Training: LS vs identity vs random init at equal iterations and at equal training time
+(the staircase of each, one PNG per comparison), the uhlich2015 preset at a reduced budget,
+wall times and J after each layer; optionally the test SDR of every run.
 
-Usage: python bench/training.py [--data corpora/medium] [--target bass] [--iters 300]
+Equal time: identity and random first run the same iterations as LS; then they run again
+with their iterations per stage scaled by (LS's time in the stages) / (their own), so that
+each spends about the time LS spends, least-squares solves included.
+
+Usage: python bench/training.py [--data corpora/medium] [--target bass] [--iters 300] [--eval-tracks N]
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import argparse
 import time
 
+import numpy as np
 from common import RESULTS, ROOT, WORK, write_results
 
 from saesep.evaluation import evaluate  # noqa: E402
@@ -17,42 +23,69 @@ from saesep.plot import plot_history  # noqa: E402
 from saesep.training import train  # noqa: E402
 
 
+def stage_seconds(history: dict) -> float:
+    return sum(st["seconds"] for st in history["stages"])
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default=str(ROOT / "corpora" / "medium"))
     ap.add_argument("--target", default="bass")
     ap.add_argument("--iters", type=int, default=300, help="iterations per layer (fine-tune: the same)")
-    ap.add_argument("--eval-tracks", type=int, default=0, help="also score test SDR (slow: museval)")
+    ap.add_argument("--eval-tracks", type=int, default=0,
+                    help="also score the test SDR of every run on the first N test tracks (slow: museval)")
     args = ap.parse_args()
     runs = {}
     quiet = dict(progress=False, log=lambda m: None)
-    common = dict(iters_per_layer=args.iters, finetune_iters=args.iters, layers=3, eval_every=max(10, args.iters // 10))
-    for label, kw in (("default ls", dict(preset="default", init="ls")),
-                      ("default identity", dict(preset="default", init="identity")),
-                      ("default random", dict(preset="default", init="random")),
-                      ("uhlich2015 (L-BFGS, 2e4 samples)", dict(preset="uhlich2015", samples=20000,
-                                                                iters_per_layer=max(5, args.iters // 10),
-                                                                finetune_iters=max(5, args.iters // 10), eval_every=5))):
+    common = dict(layers=3, eval_every=max(10, args.iters // 10))
+
+    def run(label: str, iters: int, **kw) -> dict:
         t = time.time()
-        path = WORK / f"train_{label.split()[0]}_{label.split()[1].strip('(')}.pt"
-        m = train(args.data, path, target=args.target, **{**common, **kw}, **quiet)
-        secs = time.time() - t
+        path = WORK / f"train_{label.replace(' ', '_').replace(',', '')}.pt"
+        m = train(args.data, path, target=args.target, iters_per_layer=iters, finetune_iters=iters,
+                  **{**common, **kw}, **quiet)
         h = m.history
-        runs[label] = {"seconds": round(secs, 1), "J_valid_final": h["stages"][-1]["J_valid"],
-                       "layers_added": h["layers_added"], "stages": h["stages"], "history": h}
+        r = runs[label] = {"iters_per_stage": iters, "seconds": round(time.time() - t, 1),
+                           "stage_seconds": round(stage_seconds(h), 1), "J_valid_final": h["stages"][-1]["J_valid"],
+                           "layers_added": h["layers_added"], "stages": h["stages"], "history": h}
         line = ", ".join(f"L{e['layer']} {e['J_valid_before']:.3f}->{e['J_valid_after']:.3f}" for e in h["layers_added"])
-        print(f"{label:<34} {secs:6.0f} s  final J_valid {h['stages'][-1]['J_valid']:.4f}  ({line})")
+        sdr = ""
         if args.eval_tracks:
-            res = evaluate(args.data, "test", model=path, methods=["saesep"], progress=False)
-            runs[label]["test_sdr"] = res["median"]["saesep"]["SDR"]
-    png = RESULTS / f"staircase_{args.target}.png"
-    plot_history([r["history"] for k, r in runs.items() if k.startswith("default")], png,
-                 title=f"{args.target}: LS vs identity vs random init ({args.iters} it per layer)",
-                 labels=[k.split()[1] for k in runs if k.startswith("default")])
-    print(f"staircase figure: {png.relative_to(ROOT)}")
+            res = evaluate(args.data, "test", model=path, methods=["saesep"], max_tracks=args.eval_tracks, progress=False)
+            r["test_sdr"] = {t["track"]: t["methods"]["saesep"]["SDR"] for t in res["tracks"] if "methods" in t}
+            r["test_sdr_median"] = res["median"]["saesep"]["SDR"]
+            sdr = f"  test SDR {r['test_sdr_median']:.2f} dB"
+        print(f"{label:<34} {iters:5d} it/stage {r['stage_seconds']:6.0f} s in stages "
+              f"final J_valid {r['J_valid_final']:.4f}{sdr}  ({line})", flush=True)
+        return r
+
+    ls = run("ls", args.iters, preset="default", init="ls")
+    for init in ("identity", "random"):
+        same = run(f"{init}, equal iterations", args.iters, preset="default", init=init)
+        scaled = max(1, round(args.iters * ls["stage_seconds"] / max(same["stage_seconds"], 1e-9)))
+        run(f"{init}, equal time", scaled, preset="default", init=init)
+    run("uhlich2015 (L-BFGS, 2e4 samples)", max(5, args.iters // 10), preset="uhlich2015", samples=20000, eval_every=5)
+
+    figures = {}
+    for kind, x in (("equal time", "seconds"), ("equal iterations", "iteration")):
+        labels = ["ls"] + [k for k in runs if k.endswith(kind)]
+        png = RESULTS / (f"staircase_{args.target}.png" if kind == "equal time" else f"staircase_{args.target}_iterations.png")
+        plot_history([runs[k]["history"] for k in labels], png, x=x, labels=[k.split(",")[0] for k in labels],
+                     title=f"{args.target}: LS vs identity vs random init, {kind} (LS: {args.iters} it per stage)")
+        figures[kind] = str(png.relative_to(ROOT))
+        print(f"staircase figure, {kind}: {png.relative_to(ROOT)}")
+    if args.eval_tracks:  # paired against LS init
+        base = ls["test_sdr"]
+        for label, r in runs.items():
+            if label != "ls":
+                d = np.array([r["test_sdr"][k] - base[k] for k in base if k in r["test_sdr"]])
+                r["test_sdr_paired_vs_ls"] = round(float(np.nanmean(d)), 3)
+                print(f"{label:<34} test SDR − LS init: paired mean {np.nanmean(d):+.2f} dB, "
+                      f"better on {int(np.sum(d > 0))}/{len(d)} tracks")
     for r in runs.values():
         r.pop("history")
-    write_results(f"training_{args.target}", {"target": args.target, "iters": args.iters, "runs": runs})
+    write_results(f"training_{args.target}", {"target": args.target, "iters": args.iters,
+                                              "eval_tracks": args.eval_tracks, "figures": figures, "runs": runs})
 
 
 if __name__ == "__main__":

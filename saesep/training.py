@@ -143,6 +143,14 @@ class Trainer:
         self.stage = 0
         self.resume_in_stage = None
         self.ckpt_path, self.ckpt_meta, self.last_ckpt = None, {}, time.time()
+        self.clock_start, self.seconds_before = None, 0.0  # training clock: seconds spent in stages
+
+    def elapsed(self) -> float:
+        """Seconds spent in training stages so far (least-squares solves and evaluations
+        included, data loading before the first stage not), continued across --resume."""
+        if self.clock_start is None:
+            self.clock_start = time.time()
+        return self.seconds_before + time.time() - self.clock_start
 
     # ---- measurements -----------------------------------------------------------
     def scores(self) -> tuple[float, float]:
@@ -150,7 +158,8 @@ class Trainer:
 
     def _record(self, layer: int):
         jt, jv = self.scores()
-        self.history["curve"].append({"iteration": self.iteration, "layers": layer, "J_train": jt, "J_valid": jv})
+        self.history["curve"].append({"iteration": self.iteration, "seconds": round(self.elapsed(), 3), "layers": layer,
+                                      "J_train": jt, "J_valid": jv})
         return jt, jv
 
     # ---- one stage ----------------------------------------------------------------
@@ -175,7 +184,8 @@ class Trainer:
         self.net.add_layer(self.cfg.init, sol, generator=self.gen)
         self.net.to(self.device)
         jt1, jv1 = self._record(k)
-        self.history["layers_added"].append({"iteration": self.iteration, "layer": k, "init": self.cfg.init,
+        self.history["layers_added"].append({"iteration": self.iteration, "seconds": self.history["curve"][-1]["seconds"],
+                                             "layer": k, "init": self.cfg.init,
                                              "J_train_before": jt0, "J_train_after": jt1,
                                              "J_valid_before": jv0, "J_valid_after": jv1})
         self.log(f"layer {k} added ({self.cfg.init} init): J_valid {jv0:.4f} -> {jv1:.4f}")
@@ -211,6 +221,7 @@ class Trainer:
     def run_stage(self, st: dict, bar=None) -> None:
         cfg = self.cfg
         t0 = time.time()
+        self.elapsed()  # starts the clock with the first stage
         inside = self.resume_in_stage  # set when resuming from a checkpoint written mid-stage
         self.resume_in_stage = None
         if st["add"] and inside is None:
@@ -301,6 +312,8 @@ class Trainer:
         loaded = model_io.load(path, self.device)
         self.net = loaded.net.to(self.device)
         self.history = loaded.history
+        curve = self.history.get("curve") or [{}]
+        self.seconds_before, self.clock_start = float(curve[-1].get("seconds", 0.0)), None
         self.stage, self.iteration = int(extra["stage"]), int(extra["iteration"])
         torch.set_rng_state(extra["torch_rng"])
         self.gen.set_state(extra["gen_rng"])

@@ -24,6 +24,22 @@ def test_training_reduces_validation_J_with_a_staircase(tiny_model):
     assert h["curve"][0]["J_valid"] == 1.0
 
 
+def test_history_records_training_time_and_plots_against_it(tiny_model, tmp_path):
+    from saesep.plot import plot_history
+
+    h = tiny_model[1].history
+    secs = [p["seconds"] for p in h["curve"]]
+    assert secs[0] >= 0 and secs == sorted(secs) and secs[-1] > 0
+    assert secs[-1] <= sum(st["seconds"] for st in h["stages"]) + 1.0  # time inside the stages
+    for ev in h["layers_added"]:  # the jump is marked where the new layer's first point is
+        assert any(p["seconds"] == ev["seconds"] and p["J_valid"] == ev["J_valid_after"] for p in h["curve"])
+    plot_history([h, h], tmp_path / "t.png", labels=["a", "b"], x="seconds")
+    assert (tmp_path / "t.png").read_bytes()[:4] == b"\x89PNG"
+    old = {"curve": [{k: v for k, v in p.items() if k != "seconds"} for p in h["curve"]], "layers_added": []}
+    with pytest.raises(ValueError, match="older saesep"):
+        plot_history(old, tmp_path / "old.png", x="seconds")
+
+
 def test_extracted_bass_beats_passthrough(tiny_model, track_folder):
     path, _ = tiny_model
     model = load(path)

@@ -114,7 +114,8 @@ def _load_models(model_paths, target, device):
 @click.option("--residual", is_flag=True, help="Also write the mixture minus the target(s) as 'residual'.")
 @click.option("--mask", default="ratio", show_default=True, type=click.Choice(["ratio", "none", "soft"]),
               help="ratio: estimated magnitude (at most the mixture's) + mixture phase; none: unbounded, as in the paper; "
-                   "soft: Wiener-style mask over all targets (the paper's post-filter).")
+                   "soft: Wiener-style mask over the targets (the paper's post-filter; shared by the "
+                   "models with the same STFT settings).")
 @click.option("--wiener", is_flag=True, help="Same as --mask soft.")
 @click.option("--mask-power", default=2.0, show_default=True, type=float, help="Exponent of the soft mask (2: power, 1: magnitude).")
 @click.option("--segment", default=10.0, show_default=True, type=float, help="Seconds processed at once (bounds memory).")

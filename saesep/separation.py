@@ -50,7 +50,8 @@ class SeparationOptions:
     """mask: ``ratio`` (default: the estimated magnitude, at most the mixture's, with the
     mixture phase — the ratio mask min(|Ŝ|/|X|, 1) applied to X), ``none`` (the
     estimated magnitude unbounded, as in the paper) or ``soft`` (Wiener-style mask
-    Ŝᵖ / Σ Ŝᵢᵖ over all targets and the left-over background).
+    Ŝᵖ / Σ Ŝᵢᵖ over the targets and the left-over background; models with other STFT
+    settings than the target's run in their own branch and do not enter its mask).
     mask_power: the exponent p (2: power, 1: magnitude).
     residual: also return the mixture minus the extracted target(s).
     segment_seconds: audio processed at once; bounds the memory.
@@ -228,49 +229,101 @@ class _Engine:
         return out
 
 
+class _Fifo:
+    """Audio chunks ``(channels, n)`` queued in order; ``take(m)`` returns the first m samples."""
+
+    def __init__(self, channels: int):
+        self.ch, self.chunks, self.size = channels, [], 0
+
+    def push(self, x: np.ndarray) -> None:
+        if x.shape[1]:
+            self.chunks.append(x)
+            self.size += x.shape[1]
+
+    def take(self, m: int) -> np.ndarray:
+        """The first ``m`` samples (zero-padded past the end)."""
+        out, need = [], m
+        while need and self.chunks:
+            head = self.chunks[0]
+            k = min(need, head.shape[1])
+            out.append(head[:, :k])
+            if k == head.shape[1]:
+                self.chunks.pop(0)
+            else:
+                self.chunks[0] = head[:, k:]
+            need -= k
+        self.size -= m - need
+        if need or not out:
+            out.append(np.zeros((self.ch, need), np.float32))
+        return out[0] if len(out) == 1 else np.concatenate(out, axis=1)
+
+
+class _Branch:
+    """The models that share one STFT setting: resampling to their rate, the engine, and
+    resampling of each output back to the input rate (queued until every branch has it)."""
+
+    def __init__(self, models: dict[str, Model], sr_in: int, channels: int, opts: SeparationOptions):
+        cfg = next(iter(models.values())).spectral
+        self.ch = channels
+        self.to_model = audio_io.StreamResampler(sr_in, cfg.sample_rate, channels)
+        self.engine = _Engine(models, channels, opts)
+        self.back = {name: audio_io.StreamResampler(cfg.sample_rate, sr_in, channels) for name in self.engine.names}
+        self.ready = {name: _Fifo(channels) for name in self.engine.names}
+
+    def feed(self, block: np.ndarray) -> None:
+        self._collect(self.engine.push(self.to_model(block)), last=False)
+
+    def close(self) -> None:
+        tail = self.to_model(np.zeros((self.ch, 0), np.float32), last=True)
+        mid = self.engine.push(tail) if tail.shape[1] else None
+        fin = self.engine.finish()
+        self._collect(fin if mid is None else np.concatenate([mid, fin], axis=2), last=True)
+
+    def _collect(self, chunks: np.ndarray | None, last: bool) -> None:
+        for i, name in enumerate(self.engine.names):
+            part = chunks[i] if chunks is not None else np.zeros((self.ch, 0), np.float32)
+            self.ready[name].push(self.back[name](part, last=last))
+
+
+def stft_groups(models: dict[str, Model]) -> list[dict[str, Model]]:
+    """The models grouped by STFT setting (sample rate, frame, hop, window, context), in order."""
+    groups: list[dict[str, Model]] = []
+    for name, m in models.items():
+        for g in groups:
+            if next(iter(g.values())).spectral == m.spectral:
+                g[name] = m
+                break
+        else:
+            groups.append({name: m})
+    return groups
+
+
 def _separate_stream(blocks: Iterable[np.ndarray], sr_in: int, channels: int, n_samples: int | None,
                      models: dict[str, Model], opts: SeparationOptions,
                      on_progress: Callable[[int], None] | None = None) -> Iterator[dict[str, np.ndarray]]:
     """Yield dicts of output chunks (``name -> (channels, m)`` at ``sr_in``) as input blocks arrive.
 
+    Models with different STFT settings run in separate branches (the soft mask is shared
+    by the models of one branch); every output chunk holds the same span of the song.
     The concatenated outputs have exactly as many samples as the input.
     Raises SaesepError for empty, silent or non-finite input.
     """
-    cfg = next(iter(models.values())).spectral
-    to_model = audio_io.StreamResampler(sr_in, cfg.sample_rate, channels)
-    engine = _Engine(models, channels, opts)
-    back = {name: audio_io.StreamResampler(cfg.sample_rate, sr_in, channels) for name in engine.names}
+    branches = [_Branch(g, sr_in, channels, opts) for g in stft_groups(models)]
+    ready = {name: fifo for b in branches for name, fifo in b.ready.items()}
+    names = list(models)
     # input not yet matched by output, for the residual (mixture minus targets, at the input rate,
     # so it also keeps what lies above the model's Nyquist frequency)
-    pending: list[np.ndarray] = []
+    pending = _Fifo(channels)
     written = 0
     n_read = 0
     peak = 0.0
 
-    def take_input(m: int) -> np.ndarray:
-        out, need = [], m
-        while need:
-            head = pending[0]
-            k = min(need, head.shape[1])
-            out.append(head[:, :k])
-            if k == head.shape[1]:
-                pending.pop(0)
-            else:
-                pending[0] = head[:, k:]
-            need -= k
-        return np.concatenate(out, axis=1) if out else np.zeros((channels, 0), np.float32)
-
-    def emit(chunks: np.ndarray | None, last: bool):
+    def emit(last: bool) -> dict[str, np.ndarray]:
         nonlocal written
-        out = {}
-        for i, name in enumerate(engine.names):
-            part = chunks[i] if chunks is not None else np.zeros((channels, 0), np.float32)
-            out[name] = back[name](part, last=last)
-        m = out[engine.names[0]].shape[1]
-        m = n_read - written if last else min(m, n_read - written)  # exact length
-        out = {k: (v[:, :m] if v.shape[1] >= m else np.pad(v, ((0, 0), (0, m - v.shape[1])))) for k, v in out.items()}
-        if opts.residual and pending is not None:
-            out[RESIDUAL] = take_input(m) - sum(out[n] for n in engine.names)
+        m = n_read - written if last else min(min(f.size for f in ready.values()), n_read - written)  # exact length
+        out = {name: ready[name].take(m) for name in names}
+        if opts.residual:
+            out[RESIDUAL] = pending.take(m) - sum(out.values())
         written += m
         return out
 
@@ -280,9 +333,11 @@ def _separate_stream(blocks: Iterable[np.ndarray], sr_in: int, channels: int, n_
         peak = max(peak, float(np.abs(block).max()) if block.size else 0.0)
         n_read += block.shape[1]
         if opts.residual:
-            pending.append(block)
-        out = emit(engine.push(to_model(block)), last=False)
-        if out[engine.names[0]].shape[1]:
+            pending.push(block)
+        for b in branches:
+            b.feed(block)
+        out = emit(last=False)
+        if out[names[0]].shape[1]:
             yield out
         if on_progress:
             on_progress(block.shape[1])
@@ -290,19 +345,9 @@ def _separate_stream(blocks: Iterable[np.ndarray], sr_in: int, channels: int, n_
         raise SaesepError("input is empty (0 samples)")
     if peak == 0.0:
         raise SaesepError("input is silent (all samples are zero)")
-    tail = to_model(np.zeros((channels, 0), np.float32), last=True)
-    mid = engine.push(tail) if tail.shape[1] else None
-    fin = engine.finish()
-    chunks = fin if mid is None else np.concatenate([mid, fin], axis=2)
-    yield emit(chunks, last=True)
-
-
-def check_models(models: dict[str, Model]) -> None:
-    cfgs = {name: m.spectral for name, m in models.items()}
-    first = next(iter(cfgs.values()))
-    for name, c in cfgs.items():
-        if c != first:
-            raise SaesepError(f"model for '{name}' uses other STFT settings than the others; extract them separately")
+    for b in branches:
+        b.close()
+    yield emit(last=True)
 
 
 def separate(audio: np.ndarray, sample_rate: int, models: Model | dict[str, Model],
@@ -315,7 +360,6 @@ def separate(audio: np.ndarray, sample_rate: int, models: Model | dict[str, Mode
     opts = options or SeparationOptions()
     if isinstance(models, Model):
         models = {models.target: models}
-    check_models(models)
     x = np.asarray(audio, dtype=np.float32)
     squeeze = x.ndim == 1
     x = np.atleast_2d(x)
@@ -368,7 +412,6 @@ def extract_file(input_path, models: Model | dict[str, Model], out_dir, options:
     opts = options or SeparationOptions()
     if isinstance(models, Model):
         models = {models.target: models}
-    check_models(models)
     t0 = time.time()
     inf = audio_io.info(input_path)
     if inf.frames == 0:

@@ -222,3 +222,29 @@ def test_random_eq_reshapes_spectra_and_a_flat_eq_changes_nothing(track_folder, 
         ratio = torch.where(loud, se / s0.clamp_min(1e-12), torch.nan)[rows]
         span = 20 * torch.log10(ratio.nan_to_num(-torch.inf).amax(1) / ratio.nan_to_num(torch.inf).amin(1))
         assert float(span.max()) <= 24.01 and float(span.median()) > 3
+
+
+def test_models_with_different_stft_settings_separate_together(tiny_model, track_folder):
+    """Each model's output is what it gives alone (the soft mask is shared only within one STFT
+    setting); outputs and residual keep the exact length."""
+    from saesep.config import SpectralConfig
+    from saesep.model import Model, StackedDNN
+
+    _, bass = tiny_model
+    cfg = SpectralConfig(**{**bass.spectral.__dict__, "n_fft": bass.spectral.n_fft * 2, "hop": bass.spectral.hop * 2,
+                            "sample_rate": 16000})
+    torch.manual_seed(0)
+    net = StackedDNN(cfg.n_bins, cfg.context_frames)
+    net.add_layer("random")
+    other = Model(net.eval(), cfg, "other")
+    mix, sr = sf.read(track_folder / "test" / "track00" / "mixture.wav", dtype="float32", always_2d=True)
+    x = mix.T[:, : int(2.7 * sr) + 5]
+    for mask in ("ratio", "soft"):
+        opts = SeparationOptions(mask=mask, residual=True, segment_seconds=0.5, precision="float32")
+        both = separate(x, sr, {"bass": bass, "other": other}, opts, block_seconds=0.3)
+        assert set(both) == {"bass", "other", "residual"}
+        for name, m in (("bass", bass), ("other", other)):
+            alone = separate(x, sr, m, opts, block_seconds=0.3)[name]
+            assert both[name].shape == x.shape
+            assert np.abs(both[name] - alone).max() < 1e-6, (mask, name)
+        assert np.abs(both["residual"] - (x - both["bass"] - both["other"])).max() < 1e-6

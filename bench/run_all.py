@@ -7,7 +7,7 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 RUNS = [["speed.py"], ["memory.py"], ["loader.py"], ["loader.py", "--threads", "1", "--workers", "0,1"],
-        ["training.py"], ["masks.py"], ["quality.py"],
+        ["training.py", "--eval-tracks", "60"], ["masks.py"], ["quality.py"],
         # the whole test split against Open-Unmix (reuses the Open-Unmix models quality.py trained)
         ["quality.py", "--tracks", "1000", "--methods", "saesep,open-unmix", "--name", "quality_full"],
         ["fontshift.py"]]

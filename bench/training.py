@@ -7,7 +7,7 @@ Equal time: identity and random first run the same iterations as LS; then they r
 with their iterations per stage scaled by (LS's time in the stages) / (their own), so that
 each spends about the time LS spends, least-squares solves included.
 
-Usage: python bench/training.py [--data corpora/medium] [--target bass] [--iters 300] [--eval-tracks N]
+Usage: python bench/training.py [--data corpora/medium] [--target bass] [--iters 200] [--eval-tracks N]
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default=str(ROOT / "corpora" / "medium"))
     ap.add_argument("--target", default="bass")
-    ap.add_argument("--iters", type=int, default=300, help="iterations per layer (fine-tune: the same)")
+    ap.add_argument("--iters", type=int, default=200, help="iterations per layer (fine-tune: the same)")
     ap.add_argument("--eval-tracks", type=int, default=0,
                     help="also score the test SDR of every run on the first N test tracks (slow: museval)")
     args = ap.parse_args()

@@ -3,7 +3,8 @@
 saesep vs Open-Unmix's model on the same file and machine, and how close the network
 is to the CPU's matrix-multiply limit.
 
-Usage: python bench/speed.py [--seconds 240] [--model saesep/models/bass.pt] [--device cpu]
+Usage: python bench/speed.py [--seconds 240] [--model saesep/models/lead.pt] [--device cpu] [--name speed_cpu_lead]
+(default model: the built-in bass, what `saesep extract song.wav` runs)
 """
 
 from __future__ import annotations
@@ -78,6 +79,7 @@ def main():
     ap.add_argument("--model", default=None)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--no-umx", action="store_true")
+    ap.add_argument("--name", default=None, help="results file name under bench/results/ (default speed_DEVICE)")
     args = ap.parse_args()
     song = long_song(args.seconds, WORK / f"song_{int(args.seconds)}s.wav")
     if args.model:
@@ -130,7 +132,8 @@ def main():
             print(f"open-unmix: {u['skipped']}")
     res["seconds"] = args.seconds
     res["device"] = args.device
-    write_results(f"speed_{args.device}", res)
+    res["model"] = {"path": args.model or "built-in (first role)", "target": m.target, "n_fft": m.spectral.n_fft, "hop": m.spectral.hop}
+    write_results(args.name or f"speed_{args.device}", res)
 
 
 if __name__ == "__main__":

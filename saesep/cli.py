@@ -118,7 +118,7 @@ def _load_models(model_paths, target, device):
                    "models with the same STFT settings).")
 @click.option("--wiener", is_flag=True, help="Same as --mask soft.")
 @click.option("--mask-power", default=2.0, show_default=True, type=float, help="Exponent of the soft mask (2: power, 1: magnitude).")
-@click.option("--segment", default=10.0, show_default=True, type=float, help="Seconds processed at once (bounds memory).")
+@click.option("--segment", default=5.0, show_default=True, type=float, help="Seconds processed at once (bounds memory).")
 @click.option("--device", default="cpu", show_default=True, help="auto, cpu or cuda.")
 @click.option("--precision", default="auto", show_default=True, type=click.Choice(["auto", "float32", "bfloat16"]),
               help="Of the network's matrix products; auto: bfloat16 on CPUs with AMX (much faster), else float32.")

@@ -289,7 +289,8 @@ def load(path, device: str | torch.device = "cpu") -> Model:
     meta, payload = load_payload(path)
     try:
         net = StackedDNN(meta["n_bins"], meta["context_frames"], meta["n_layers"])
-        net.load_state_dict({k: v.float() for k, v in payload["state_dict"].items()})
+        net.load_state_dict(payload["state_dict"])  # copied into the float32 parameters: no float32 temporaries
+        del payload
         spectral = from_dict(SpectralConfig, meta["spectral"])
         train = from_dict(TrainConfig, meta["train"])
     except SaesepError:

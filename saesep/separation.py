@@ -63,7 +63,7 @@ class SeparationOptions:
     mask: str = "ratio"
     mask_power: float = 2.0
     residual: bool = False
-    segment_seconds: float = 10.0
+    segment_seconds: float = 5.0
     device: str = "cpu"
     precision: str = "auto"
 

@@ -52,6 +52,25 @@ def long_song(seconds: float, path: Path, source: Path | None = None) -> Path:
     return path
 
 
+def _score_job(job):
+    import torch
+
+    from saesep.evaluation import bss_eval
+
+    torch.set_num_threads(1)
+    key, ref, est, mix, sr = job
+    return key, bss_eval(ref, est, mix, sr)
+
+
+def score_all(jobs, processes: int = 2):
+    """BSS Eval v4 of ``(key, ref, est, mix, sr)`` jobs in parallel processes; yields ``(key, scores)`` in order."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn")) as ex:
+        yield from ex.map(_score_job, jobs)
+
+
 def gap_closed(saesep: float, mixture: float, irm1: float) -> float:
     """Share of the passthrough → IRM1 SDR gap that saesep closes (NaN when there is no gap)."""
     gap = irm1 - mixture

@@ -1,5 +1,5 @@
 """The masks side by side: ratio (default), none (unbounded estimate, the paper) and soft
-(Wiener-style, all roles' models at once) with exponent 2 (power, `soft`) and 1
+(Wiener-style, shared by the roles' models of one STFT setting) with exponent 2 (power, `soft`) and 1
 (magnitude, `soft1`, i.e. `--mask soft --mask-power 1`) on the first N test tracks of each role.
 
     python bench/masks.py [--data corpora/medium] [--tracks 12] [--models saesep/models] [--name masks]
@@ -10,15 +10,13 @@ Median BSS Eval v4 SDR (dB) per role and mask; writes bench/results/masks.json.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
-from common import write_results  # noqa: E402  (bench/common.py puts the repository on sys.path)
+from common import score_all, write_results  # noqa: E402  (bench/common.py puts the repository on sys.path)
 from saesep.datasets import find_tracks  # noqa: E402
-from saesep.evaluation import bss_eval  # noqa: E402
 from saesep.model import load  # noqa: E402
 from saesep.separation import SeparationOptions, separate  # noqa: E402
 
@@ -27,7 +25,7 @@ VARIANTS = {"ratio": ("ratio", 2.0), "none": ("none", 2.0), "soft": ("soft", 2.0
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser()
     ap.add_argument("--data", default="corpora/medium")
     ap.add_argument("--tracks", type=int, default=12)
     ap.add_argument("--models", default="saesep/models", help="folder with <role>.pt")
@@ -36,22 +34,29 @@ def main() -> None:
     args = ap.parse_args()
     roles = args.roles.split(",")
     models = {r: load(Path(args.models) / f"{r}.pt") for r in roles}
-    rows, per_track = {}, {}
+    test = find_tracks(args.data, "test")
+    chosen = {r: set([t.name for t in test if r in t.stems][: args.tracks]) for r in roles}  # first N per role
+    # every mask is one pass of all models over a track: ratio and none treat each model alone,
+    # soft shares the mask among the models of one STFT setting (as `saesep extract -t all` does)
+    jobs = []
+    for t in test:
+        want = [r for r in roles if t.name in chosen[r]]
+        if not want:
+            continue
+        mix, sr = sf.read(t.mixture, dtype="float32", always_2d=True)
+        refs = {r: sf.read(t.stems[r], dtype="float32", always_2d=True)[0].T for r in want}
+        for m, (mask, power) in VARIANTS.items():
+            est = separate(mix.T, sr, models, SeparationOptions(mask=mask, mask_power=power))
+            jobs += [((r, t.name, m), refs[r], est[r], mix.T, sr) for r in want]
+    per_track: dict = {}
+    for (r, name, m), sc in score_all(jobs):
+        per_track.setdefault(r, {}).setdefault(name, {})[m] = sc["SDR"]
+    rows = {}
     print(f"{'role':<6} " + " ".join(f"{m:>7}" for m in VARIANTS) + "   (median SDR dB)")
-    for role in roles:
-        tracks = [t for t in find_tracks(args.data, "test") if role in t.stems][: args.tracks]
-        sdr = {m: [] for m in VARIANTS}
-        for t in tracks:
-            mix, sr = sf.read(t.mixture, dtype="float32", always_2d=True)
-            ref, _ = sf.read(t.stems[role], dtype="float32", always_2d=True)
-            for m, (mask, power) in VARIANTS.items():
-                use = models if mask == "soft" else models[role]
-                est = separate(mix.T, sr, use, SeparationOptions(mask=mask, mask_power=power))[role]
-                sdr[m].append(bss_eval(ref.T, est, mix.T, sr)["SDR"])
-        rows[role] = {m: float(np.nanmedian(v)) for m, v in sdr.items()}
-        rows[role]["tracks"] = len(tracks)
-        per_track[role] = {t.name: {m: sdr[m][i] for m in VARIANTS} for i, t in enumerate(tracks)}
-        print(f"{role:<6} " + " ".join(f"{rows[role][m]:>7.2f}" for m in VARIANTS), flush=True)
+    for r in roles:
+        rows[r] = {m: float(np.nanmedian([v[m] for v in per_track[r].values()])) for m in VARIANTS}
+        rows[r]["tracks"] = len(per_track[r])
+        print(f"{r:<6} " + " ".join(f"{rows[r][m]:>7.2f}" for m in VARIANTS))
     write_results(args.name, {"data": args.data, "models": args.models, "median_sdr": rows, "per_track_sdr": per_track})
 
 

@@ -12,30 +12,20 @@ together); a trained Open-Unmix model is kept under bench/work/ and reused for t
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import time
-from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
-from common import ROOT, WORK, gap_closed, write_results
+from common import ROOT, WORK, gap_closed, score_all, write_results
 
 import umx as umx_bench  # noqa: E402
 from saesep import audio, models as builtin  # noqa: E402
 from saesep.datasets import find_tracks  # noqa: E402
-from saesep.evaluation import NMFBaseline, bss_eval, oracle  # noqa: E402
+from saesep.evaluation import NMFBaseline, oracle  # noqa: E402
 from saesep.model import load  # noqa: E402
 from saesep.separation import SeparationOptions, separate  # noqa: E402
 
 ORACLES = ("irm1", "irm2", "ibm", "oracle-mag", "mixture")
-
-
-def _score(args):
-    import torch
-
-    torch.set_num_threads(1)
-    track, method, ref, est, mix, sr = args
-    return track, method, bss_eval(ref, est, mix, sr)
 
 
 def main():
@@ -86,11 +76,10 @@ def main():
                 ests["nmf"] = nmf.separate(mix, sr)
             if umx_model is not None:
                 ests["open-unmix"] = umx_bench.separate_umx(umx_model, mix, sr, target)
-            jobs += [(t.name, m, ref, e, mix, sr) for m, e in ests.items()]
+            jobs += [((t.name, m), ref, e, mix, sr) for m, e in ests.items()]
         per_track: dict = {}
-        with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as ex:
-            for name, m, sc in ex.map(_score, jobs):
-                per_track.setdefault(name, {})[m] = sc
+        for (name, m), sc in score_all(jobs):
+            per_track.setdefault(name, {})[m] = sc
         methods = list(next(iter(per_track.values())))
         med = {m: {k: float(np.nanmedian([per_track[n][m][k] for n in per_track])) for k in ("SDR", "SIR", "SAR", "SI-SDR")}
                for m in methods}

@@ -63,12 +63,20 @@ def _score_job(job):
 
 
 def score_all(jobs, processes: int = 2):
-    """BSS Eval v4 of ``(key, ref, est, mix, sr)`` jobs in parallel processes; yields ``(key, scores)`` in order."""
+    """BSS Eval v4 of ``(key, ref, est, mix, sr)`` jobs in parallel processes; yields ``(key, scores)``
+    in order. ``jobs`` may be a generator: it is drawn lazily, at most 2 jobs per process held at once."""
     import multiprocessing
+    from collections import deque
     from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn")) as ex:
-        yield from ex.map(_score_job, jobs)
+        window: deque = deque()
+        for job in jobs:
+            window.append(ex.submit(_score_job, job))
+            if len(window) >= 2 * processes:
+                yield window.popleft().result()
+        while window:
+            yield window.popleft().result()
 
 
 def gap_closed(saesep: float, mixture: float, irm1: float) -> float:

@@ -36,20 +36,23 @@ def main() -> None:
     models = {r: load(Path(args.models) / f"{r}.pt") for r in roles}
     test = find_tracks(args.data, "test")
     chosen = {r: set([t.name for t in test if r in t.stems][: args.tracks]) for r in roles}  # first N per role
-    # every mask is one pass of all models over a track: ratio and none treat each model alone,
-    # soft shares the mask among the models of one STFT setting (as `saesep extract -t all` does)
-    jobs = []
-    for t in test:
-        want = [r for r in roles if t.name in chosen[r]]
-        if not want:
-            continue
-        mix, sr = sf.read(t.mixture, dtype="float32", always_2d=True)
-        refs = {r: sf.read(t.stems[r], dtype="float32", always_2d=True)[0].T for r in want}
-        for m, (mask, power) in VARIANTS.items():
-            est = separate(mix.T, sr, models, SeparationOptions(mask=mask, mask_power=power))
-            jobs += [((r, t.name, m), refs[r], est[r], mix.T, sr) for r in want]
+
+    def jobs():
+        # every mask is one pass of all models over a track: ratio and none treat each model alone,
+        # soft shares the mask among the models of one STFT setting (as `saesep extract -t all` does);
+        # drawn lazily by score_all, so only a few tracks' estimates are held at once
+        for t in test:
+            want = [r for r in roles if t.name in chosen[r]]
+            if not want:
+                continue
+            mix, sr = sf.read(t.mixture, dtype="float32", always_2d=True)
+            refs = {r: sf.read(t.stems[r], dtype="float32", always_2d=True)[0].T for r in want}
+            for m, (mask, power) in VARIANTS.items():
+                est = separate(mix.T, sr, models, SeparationOptions(mask=mask, mask_power=power))
+                yield from (((r, t.name, m), refs[r], est[r], mix.T, sr) for r in want)
+
     per_track: dict = {}
-    for (r, name, m), sc in score_all(jobs):
+    for (r, name, m), sc in score_all(jobs()):
         per_track.setdefault(r, {}).setdefault(name, {})[m] = sc["SDR"]
     rows = {}
     print(f"{'role':<6} " + " ".join(f"{m:>7}" for m in VARIANTS) + "   (median SDR dB)")

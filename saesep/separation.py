@@ -259,22 +259,20 @@ class _Fifo:
 
 
 class _Branch:
-    """The models that share one STFT setting: resampling to their rate, the engine, and
-    resampling of each output back to the input rate (queued until every branch has it)."""
+    """The models that share one STFT setting: their engine, and resampling of each output
+    back to the input rate (queued until every branch has it). Fed at the models' rate."""
 
     def __init__(self, models: dict[str, Model], sr_in: int, channels: int, opts: SeparationOptions):
-        cfg = next(iter(models.values())).spectral
+        self.rate = next(iter(models.values())).spectral.sample_rate
         self.ch = channels
-        self.to_model = audio_io.StreamResampler(sr_in, cfg.sample_rate, channels)
         self.engine = _Engine(models, channels, opts)
-        self.back = {name: audio_io.StreamResampler(cfg.sample_rate, sr_in, channels) for name in self.engine.names}
+        self.back = {name: audio_io.StreamResampler(self.rate, sr_in, channels) for name in self.engine.names}
         self.ready = {name: _Fifo(channels) for name in self.engine.names}
 
-    def feed(self, block: np.ndarray) -> None:
-        self._collect(self.engine.push(self.to_model(block)), last=False)
+    def feed(self, x: np.ndarray) -> None:
+        self._collect(self.engine.push(x), last=False)
 
-    def close(self) -> None:
-        tail = self.to_model(np.zeros((self.ch, 0), np.float32), last=True)
+    def close(self, tail: np.ndarray) -> None:
         mid = self.engine.push(tail) if tail.shape[1] else None
         fin = self.engine.finish()
         self._collect(fin if mid is None else np.concatenate([mid, fin], axis=2), last=True)
@@ -309,6 +307,8 @@ def _separate_stream(blocks: Iterable[np.ndarray], sr_in: int, channels: int, n_
     Raises SaesepError for empty, silent or non-finite input.
     """
     branches = [_Branch(g, sr_in, channels, opts) for g in stft_groups(models)]
+    # the input is resampled once per model rate, whatever the number of branches at that rate
+    to_model = {b.rate: audio_io.StreamResampler(sr_in, b.rate, channels) for b in branches}
     ready = {name: fifo for b in branches for name, fifo in b.ready.items()}
     names = list(models)
     # input not yet matched by output, for the residual (mixture minus targets, at the input rate,
@@ -334,8 +334,9 @@ def _separate_stream(blocks: Iterable[np.ndarray], sr_in: int, channels: int, n_
         n_read += block.shape[1]
         if opts.residual:
             pending.push(block)
+        at_rate = {rate: resample(block) for rate, resample in to_model.items()}
         for b in branches:
-            b.feed(block)
+            b.feed(at_rate[b.rate])
         out = emit(last=False)
         if out[names[0]].shape[1]:
             yield out
@@ -345,8 +346,9 @@ def _separate_stream(blocks: Iterable[np.ndarray], sr_in: int, channels: int, n_
         raise SaesepError("input is empty (0 samples)")
     if peak == 0.0:
         raise SaesepError("input is silent (all samples are zero)")
+    tails = {rate: resample(np.zeros((channels, 0), np.float32), last=True) for rate, resample in to_model.items()}
     for b in branches:
-        b.close()
+        b.close(tails[b.rate])
     yield emit(last=True)
 
 

@@ -313,7 +313,7 @@ class Trainer:
         self.net = loaded.net.to(self.device)
         self.history = loaded.history
         curve = self.history.get("curve") or [{}]
-        self.seconds_before, self.clock_start = float(curve[-1].get("seconds", 0.0)), None
+        self.seconds_before = float(curve[-1].get("seconds", 0.0))
         self.stage, self.iteration = int(extra["stage"]), int(extra["iteration"])
         torch.set_rng_state(extra["torch_rng"])
         self.gen.set_state(extra["gen_rng"])

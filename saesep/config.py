@@ -83,6 +83,11 @@ class TrainConfig:
         network meets timbres other than the training instruments' own.
     checkpoint_minutes: besides the checkpoint after every stage, one at the first
         validation point after this many minutes (0: at every validation point).
+    collapse_factor: Adam only: an evaluation whose J_train exceeds this multiple of
+        the stage's starting J_train (or a non-finite loss) counts as a collapse — with
+        ReLU outputs a few large steps can switch every output unit off for good. The
+        stage's best weights are restored and the learning rate divided by 10 for the
+        rest of the training, at most ``max_lr_drops`` times (then the stage ends).
     """
 
     target: str = "bass"
@@ -110,6 +115,8 @@ class TrainConfig:
     pool_refresh: int = 500_000
     silence_db: float = -60.0
     checkpoint_minutes: float = 10.0
+    collapse_factor: float = 2.0
+    max_lr_drops: int = 3
     seed: int = 0
 
     def __post_init__(self):
@@ -127,6 +134,10 @@ class TrainConfig:
             raise SaesepError("eq_db must be 0 or more")
         if self.seed < 0:
             raise SaesepError("seed must be 0 or more")
+        if self.collapse_factor <= 1:
+            raise SaesepError("collapse_factor must be above 1")
+        if self.max_lr_drops < 0:
+            raise SaesepError("max_lr_drops must be 0 or more")
 
 
 @dataclass

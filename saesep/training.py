@@ -163,6 +163,22 @@ class Trainer:
         return jt, jv
 
     # ---- one stage ----------------------------------------------------------------
+    def lr(self) -> float:
+        """Adam's learning rate now: ``cfg.lr``, divided by 10 after each collapse so far."""
+        return self.cfg.lr / 10 ** len(self.history.get("lr_drops", []))
+
+    def _drop_lr(self, st: dict, jv: float) -> bool:
+        """After a collapse (the best weights already restored): divide the learning rate by 10
+        for the rest of the training, recorded in the history. False when no drop is left."""
+        drops = self.history.setdefault("lr_drops", [])
+        if self.cfg.optimizer != "adam" or len(drops) >= self.cfg.max_lr_drops:
+            return False
+        drops.append({"iteration": self.iteration, "seconds": round(self.elapsed(), 3), "stage": st["name"],
+                      "J_valid": jv if math.isfinite(jv) else None, "lr": self.lr() / 10})
+        self.log(f"{st['name']}: J_valid rose to {jv:.4f} (collapse): best weights restored, "
+                 f"learning rate {self.lr():g} from now on")
+        return True
+
     def _ls_batches(self):
         if self.fixed is not None:
             x, s = self.fixed
@@ -233,27 +249,26 @@ class Trainer:
 
             self.ddp = DistributedDataParallel(self.net, device_ids=[self.device.index] if self.device.type == "cuda" else None)
         if cfg.optimizer == "adam":
-            opt, step = torch.optim.Adam(params, lr=cfg.lr), self._adam_step
+            opt, step = torch.optim.Adam(params, lr=self.lr()), self._adam_step
         else:
             opt = torch.optim.LBFGS(params, lr=1, max_iter=1, history_size=cfg.lbfgs_history, line_search_fn="strong_wolfe")
             step = self._lbfgs_step
         best = (self.history["curve"][-1]["J_valid"] if self.history["curve"] else math.inf)
+        start = best  # J_valid of the weights the stage starts from (identical on every rank)
         best_state = {k: v.clone() for k, v in self.net.state_dict().items()}
         since_best = 0
         done = 0
         if inside is not None:
             opt.load_state_dict(inside["opt_state"])
             best, since_best, done = inside["best"], inside["since_best"], inside["stage_iter"]
+            start = inside.get("start", math.inf)
             best_state = inside["best_state"]
             t0 -= inside["stage_seconds"]
         for i in range(done, st["iters"]):
             if cfg.optimizer == "adam" and cfg.warmup_iters > 0:  # a function of i: nothing to checkpoint
                 for group in opt.param_groups:
-                    group["lr"] = cfg.lr * min(1.0, (i + 1) / cfg.warmup_iters)
-            loss = step(opt)
-            if not math.isfinite(loss):
-                raise SaesepError(f"training diverged (non-finite loss) in stage '{st['name']}' at iteration {self.iteration}; "
-                                  "the last good checkpoint is kept (try a lower --lr)")
+                    group["lr"] = self.lr() * min(1.0, (i + 1) / cfg.warmup_iters)
+            step(opt)  # a non-finite loss shows as a non-finite J_valid at the next evaluation
             self.iteration += 1
             done += 1
             if bar is not None:
@@ -262,6 +277,18 @@ class Trainer:
                 jt, jv = self._record(st["layers"])  # identical on every rank: same weights, same valid set
                 if bar is not None:
                     bar.set_postfix_str(f"{st['name']} J_train {jt:.3f} J_valid {jv:.3f}")
+                if not math.isfinite(jv) or (cfg.optimizer == "adam" and jv > cfg.collapse_factor * start):
+                    self.net.load_state_dict(best_state)
+                    if not self._drop_lr(st, jv):
+                        if not math.isfinite(jv):
+                            raise SaesepError(f"training diverged (non-finite loss) in stage '{st['name']}' at iteration "
+                                              f"{self.iteration}; the last good checkpoint is kept (try a lower --lr)")
+                        self.log(f"{st['name']}: J_valid {jv:.4f} after {start:.4f} at the start and no learning-rate "
+                                 "drop left: the stage ends with its best weights")
+                        break
+                    opt, since_best = torch.optim.Adam(params, lr=self.lr()), 0
+                    self._record(st["layers"])  # the restored weights
+                    continue
                 if jv < best - 1e-6:
                     best, since_best = jv, 0
                     best_state = {k: v.clone() for k, v in self.net.state_dict().items()}
@@ -274,7 +301,7 @@ class Trainer:
                         and i + 1 < st["iters"]:
                     self.save_checkpoint(self.ckpt_path, self.ckpt_meta, inside_stage={
                         "stage_iter": done, "opt_state": opt.state_dict(), "best": best, "since_best": since_best,
-                        "best_state": best_state, "stage_seconds": time.time() - t0})
+                        "start": start, "best_state": best_state, "stage_seconds": time.time() - t0})
         if bar is not None and done < st["iters"]:
             bar.update(st["iters"] - done)
         self.net.load_state_dict(best_state)

@@ -175,6 +175,30 @@ def test_warmup_starts_adam_gently(track_folder, tmp_path):
     assert abs(fast.history["curve"][-1]["J_train"] - ls_j) > 1e-3 * ls_j
 
 
+def test_a_collapse_restores_the_best_weights_and_lowers_the_learning_rate(track_folder, tmp_path):
+    """Adam at lr 0.3 throws the LS-initialised ReLU network far off (J_valid ×10 in 10
+    steps). The stage goes back to its best weights and carries on at lr/10, then lr/100,
+    and ends as good as a sane learning rate; with no drop allowed the stage stops at once
+    and keeps its LS weights instead of the collapsed ones."""
+    kw = dict(target="bass", preset="tiny", iters_per_layer=60, finetune_iters=0, eval_every=10,
+              progress=False, log=lambda m: None)
+    sane = train(track_folder, tmp_path / "sane.pt", **kw)
+    hot = train(track_folder, tmp_path / "hot.pt", lr=0.3, **kw)
+    drops = hot.history["lr_drops"]
+    assert [d["lr"] for d in drops] == pytest.approx([0.03, 0.003])
+    assert all(d["J_valid"] > 2 * hot.history["layers_added"][0]["J_valid_after"] for d in drops)
+    for st, add in zip(hot.history["stages"], hot.history["layers_added"]):
+        assert st["J_valid"] <= add["J_valid_after"]  # never worse than where the stage started
+    assert hot.history["stages"][-1]["J_valid"] < 1.2 * sane.history["stages"][-1]["J_valid"]
+    assert "lr_drops" not in sane.history
+    assert load(tmp_path / "hot.pt").history["lr_drops"] == drops  # kept in the model file
+
+    none = train(track_folder, tmp_path / "none.pt", lr=0.3, max_lr_drops=0, layers=1, **kw)
+    assert none.history["stages"][0]["iterations"] == 10
+    assert none.history["stages"][0]["J_valid"] == none.history["layers_added"][0]["J_valid_after"]
+    assert none.history["curve"][-1]["J_valid"] == none.history["layers_added"][0]["J_valid_after"]
+
+
 def test_fixed_sets_are_rank_major(track_folder):
     """With emulated ranks, a fixed set holds rank 0's blocks first, as rank 0's process does."""
     from saesep.config import preset

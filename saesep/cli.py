@@ -227,6 +227,8 @@ def info(model_path, as_json):
         click.echo(f"  + layer {ev['layer']} at it {ev['iteration']}: J_valid {ev['J_valid_before']:.4f} -> {ev['J_valid_after']:.4f}")
     for st in h.get("stages", []):
         click.echo(f"  {st['name']:<10} {st['iterations']:>6} it {st['seconds']:>8.1f} s  J_valid {st['J_valid']:.4f}")
+    for d in h.get("lr_drops", []):
+        click.echo(f"  ! collapse in {d['stage']} at it {d['iteration']}: best weights restored, learning rate {d['lr']:g}")
     m = meta.get("meta", {})
     for k in ("data", "preset", "command"):
         if k in m:

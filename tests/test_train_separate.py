@@ -192,6 +192,11 @@ def test_a_collapse_restores_the_best_weights_and_lowers_the_learning_rate(track
     assert hot.history["stages"][-1]["J_valid"] < 1.2 * sane.history["stages"][-1]["J_valid"]
     assert "lr_drops" not in sane.history
     assert load(tmp_path / "hot.pt").history["lr_drops"] == drops  # kept in the model file
+    from click.testing import CliRunner
+
+    from saesep.cli import main
+    shown = CliRunner().invoke(main, ["info", str(tmp_path / "hot.pt")]).output
+    assert "collapse in layer 1 at it 10: best weights restored, learning rate 0.03" in shown
 
     none = train(track_folder, tmp_path / "none.pt", lr=0.3, max_lr_drops=0, layers=1, **kw)
     assert none.history["stages"][0]["iterations"] == 10

@@ -36,7 +36,9 @@ def main():
 
 # ---------------------------------------------------------------------------- train
 @main.command()
-@click.option("--data", required=True, type=click.Path(file_okay=False), help="Track folder: ROOT/{train,valid}/<track>/<stem>.wav|flac.")
+@click.option("--data", required=True, multiple=True, type=click.Path(file_okay=False),
+              help="Track folder: ROOT/{train,valid}/<track>/<stem>.wav|flac. Repeat it to train on the "
+                   "tracks of several folders (validation: the first folder's valid/).")
 @click.option("--target", default="bass", show_default=True, help="Stem to extract (a stem file name without extension).")
 @click.option("--valid", type=click.Path(file_okay=False),
               help="Validate on these tracks (a folder with a valid/ split, or of tracks) instead of DATA/valid.")
@@ -73,6 +75,7 @@ def train(data, target, valid, out, preset, plot, resume, device, quiet, **opts)
     from .training import train as train_api
 
     log = (lambda m: None) if quiet else (lambda m: click.echo(m, err=True))
+    data = list(data) if len(data) > 1 else data[0]
     model = _run(train_api, data, out, target=target, preset=preset, resume=resume, device=device, plot=plot,
                  progress=_progress(quiet), log=log, valid=valid, **opts)
     jv = model.history["stages"][-1]["J_valid"] if model.history.get("stages") else float("nan")

@@ -26,7 +26,7 @@ ROLES = ("bass", "lead", "other", "drums")
 SF2_DIRS = ("/usr/share/sounds/sf2", "/usr/share/soundfonts", "/usr/local/share/soundfonts")
 SOUNDFONTS = {"train": "FluidR3_GM.sf2", "valid": "FluidR3_GM.sf2", "test": "TimGM6mb.sf2"}
 SF2_PACKAGES = {"FluidR3_GM.sf2": "fluid-soundfont-gm", "TimGM6mb.sf2": "timgm6mb-soundfont",
-                "OPL-3_FM_128M.sf2": "opl3-soundfont"}
+                "OPL-3_FM_128M.sf2": "opl3-soundfont", "sf_GMbank.sf2": "csound-soundfont"}
 
 # Collections by split: test pieces come from collections never used for train/valid.
 TRAIN_COLLECTIONS = ("bach", "palestrina", "haydn", "mozart")

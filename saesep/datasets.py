@@ -107,18 +107,17 @@ class BlockSampler:
             return
         rng = np.random.default_rng([self.seed, POOL, epoch])
         k = min(self.tcfg.pool_tracks, len(self.tracks))
-        names = [self.tracks[i].name for i in sorted(rng.choice(len(self.tracks), k, replace=False))]
-        self._load_pool(names, rng.random(len(names)))
+        picked = sorted(rng.choice(len(self.tracks), k, replace=False))  # by position: names may repeat across folders
+        self._load_pool(picked, rng.random(len(picked)))
         self.epoch = epoch
 
-    def _load_pool(self, names: list[str], channel_draw: np.ndarray) -> None:
-        by_name = {t.name: t for t in self.tracks}
+    def _load_pool(self, picked: list[int], channel_draw: np.ndarray) -> None:
         self.spec, self.active = {}, {}  # free the old pool before loading the next
         specs: dict[str, list] = {}
         margin = context_margin(self.cfg)
         offsets = context_offsets(self.cfg)
-        for name, u in zip(names, channel_draw):
-            t = by_name[name]
+        for i, u in zip(picked, channel_draw):
+            t = self.tracks[i]
             waves = {}
             for stem, path in t.stems.items():
                 a, _ = audio_io.read(path, self.cfg.sample_rate)

@@ -110,8 +110,12 @@ class Trainer:
         self.spectral, self.cfg, self.device, self.progress, self.log = spectral, cfg, torch.device(device), progress, log
         torch.manual_seed(cfg.seed)
         self.gen = torch.Generator().manual_seed(cfg.seed)
-        root = Path(data)
-        train_tracks = require_target(find_tracks(root, "train" if (root / "train").is_dir() else None), cfg.target, root)
+        roots = [Path(d) for d in (data if isinstance(data, (list, tuple)) else [data])]
+        if not roots:
+            raise SaesepError("no training data folder given")
+        root = roots[0]
+        train_tracks = [t for r in roots for t in require_target(find_tracks(r, "train" if (r / "train").is_dir() else None),
+                                                                 cfg.target, r)]
         # each rank draws different data: rank r samples with seed + 1000 r
         ranks = [_rank()] if _world() > 1 else list(range(emulate_ranks))
         self.ranks = len(ranks)
@@ -358,6 +362,10 @@ def train(data, out, target: str = "bass", preset: str | Preset = "default", res
           emulate_ranks: int = 1, workers: int | None = None, valid=None, **overrides) -> Model:
     """Train a model on the track folder ``data`` and write it to ``out``.
 
+    ``data``: a track folder, or a list of them whose training tracks are pooled (the
+    first one's ``valid`` split validates): e.g. the same kind of music rendered with
+    another SoundFont.
+
     ``valid``: validate on this track folder (its ``valid`` split, or its tracks)
     instead of ``data/valid`` — e.g. tracks rendered with instruments the training
     data lacks, so that early stopping and the weights kept favour unseen timbres.
@@ -405,7 +413,8 @@ def train(data, out, target: str = "bass", preset: str | Preset = "default", res
     if workers is None:
         workers = auto_workers(device)
     tr = Trainer(data, spectral, cfg, device, progress, log, emulate_ranks=emulate_ranks, workers=workers, valid=valid)
-    meta = {"preset": p.__class__.__name__ if not isinstance(preset, str) else preset, "data": str(data),
+    meta = {"preset": p.__class__.__name__ if not isinstance(preset, str) else preset,
+            "data": [str(d) for d in data] if isinstance(data, (list, tuple)) else str(data),
             "valid_data": str(valid) if valid is not None else None,
             "seed": cfg.seed, "ranks": max(world, emulate_ranks), "workers": workers}
     tr.ckpt_path, tr.ckpt_meta = ckpt, meta

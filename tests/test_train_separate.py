@@ -204,6 +204,47 @@ def test_a_collapse_restores_the_best_weights_and_lowers_the_learning_rate(track
     assert none.history["curve"][-1]["J_valid"] == none.history["layers_added"][0]["J_valid_after"]
 
 
+def test_training_pools_the_tracks_of_several_folders(track_folder, tmp_path):
+    """--data A --data B: the training tracks of both folders, validation on A's valid/;
+    the model file records both folders; a second folder without the target is an error."""
+    from click.testing import CliRunner
+
+    from saesep.cli import main
+    from saesep.config import TrainConfig, preset
+    from saesep.training import Trainer
+    from conftest import write_track_folder
+
+    # other audio than track_folder's train tracks (seeds 9-11), under the same names track00-track02
+    second = write_track_folder(tmp_path / "second", splits=(("valid", 9), ("train", 3)))
+    p = preset("tiny")
+    tr = Trainer([track_folder, second], p.spectral, TrainConfig(**{**p.train.__dict__, "target": "bass"}),
+                 progress=False, log=lambda m: None)
+    try:
+        paths = [t.path for t in tr.source.spec.tracks]
+    finally:
+        tr.source.close()
+    assert paths == sorted((track_folder / "train").iterdir()) + sorted((second / "train").iterdir())
+    from saesep.datasets import BlockSampler, find_tracks
+
+    def pooled_energy(tracks):  # every track in one pool (channel mean): the target's total spectral energy
+        bs = BlockSampler(tracks, "bass", p.spectral, TrainConfig(**{**p.train.__dict__, "target": "bass"}), seed=0)
+        bs._load_pool(list(range(len(tracks))), np.full(len(tracks), 0.99))
+        return float((bs.spec["bass"].double() ** 2).sum())
+
+    a, b = find_tracks(track_folder, "train"), find_tracks(second, "train")
+    assert pooled_energy(a + b) == pytest.approx(pooled_energy(a) + pooled_energy(b), rel=1e-5)
+    out = tmp_path / "m.pt"
+    res = CliRunner().invoke(main, ["train", "--data", str(track_folder), "--data", str(second), "--out", str(out),
+                                    "--preset", "tiny", "--iters-per-layer", "10", "--finetune-iters", "0", "-q"])
+    assert res.exit_code == 0, res.output
+    assert load(out).meta["data"] == [str(track_folder), str(second)]
+    for t in (second / "train").iterdir():
+        (t / "bass.wav").unlink()
+    res = CliRunner().invoke(main, ["train", "--data", str(track_folder), "--data", str(second), "--out", str(out) + "2",
+                                    "--preset", "tiny", "-q"])
+    assert res.exit_code != 0 and "has a 'bass' stem" in res.output and "Traceback" not in res.output
+
+
 def test_fixed_sets_are_rank_major(track_folder):
     """With emulated ranks, a fixed set holds rank 0's blocks first, as rank 0's process does."""
     from saesep.config import preset

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -60,7 +61,12 @@ def main():
         if not args.no_umx and umx_bench.available():
             # the CPU time saesep's training took (all its threads and loaders); older files: 2 cores x wall time
             cpu_budget = model.history.get("cpu_seconds") or 2 * (model.meta.get("train_seconds") or 300)
-            umx_model, info = umx_bench.train_umx_cached(train, target, cpu_budget, WORK)
+            # the same training tracks as saesep's model: the corpus and its extra renders (make_models)
+            extra_roots = [Path(args.data).with_name(f"{Path(args.data).name}-{e['name']}")
+                           for e in model.meta.get("corpus", {}).get("extra_train", [])]
+            umx_train = train + [t for r in extra_roots for t in find_tracks(r, "train")]
+            umx_model, info = umx_bench.train_umx_cached(umx_train, target, cpu_budget, WORK)
+            info["train_tracks"] = len(umx_train)
             extra["open-unmix"] = {**info, "cpu_budget_s": cpu_budget}
         jobs = []
         for t in tracks:

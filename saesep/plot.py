@@ -1,4 +1,4 @@
-"""The method's signature figure: J against iterations, layer additions marked."""
+"""The method's signature figure: J against iterations, layer additions (and collapses) marked."""
 
 from __future__ import annotations
 
@@ -37,6 +37,10 @@ def plot_history(history: dict | list, path, title: str = "", labels: list[str] 
         for ev in h.get("layers_added", []):
             ax.axvline(ev[x], color=c, alpha=0.3, lw=1)
             ax.annotate(f"+L{ev['layer']}", (ev[x], 1.0), xycoords=("data", "axes fraction"),
+                        fontsize=7, color=c, ha="left", va="top")
+        for ev in h.get("lr_drops", []):  # a collapse: best weights restored, learning rate / 10
+            ax.axvline(ev[x], color=c, alpha=0.5, lw=1, ls=":")
+            ax.annotate(f"lr {ev['lr']:g}", (ev[x], 0.94), xycoords=("data", "axes fraction"),
                         fontsize=7, color=c, ha="left", va="top")
     ax.set_xlabel("iteration" if x == "iteration" else "training time (s)")
     ax.set_ylabel("normalised error J")

@@ -197,6 +197,10 @@ def test_a_collapse_restores_the_best_weights_and_lowers_the_learning_rate(track
     from saesep.cli import main
     shown = CliRunner().invoke(main, ["info", str(tmp_path / "hot.pt")]).output
     assert "collapse in layer 1 at it 10: best weights restored, learning rate 0.03" in shown
+    from saesep.plot import plot_history
+    for x in ("iteration", "seconds"):  # the collapses are marked on the staircase
+        plot_history(hot.history, tmp_path / f"hot_{x}.png", x=x)
+        assert (tmp_path / f"hot_{x}.png").stat().st_size > 10_000
 
     none = train(track_folder, tmp_path / "none.pt", lr=0.3, max_lr_drops=0, layers=1, **kw)
     assert none.history["stages"][0]["iterations"] == 10

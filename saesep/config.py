@@ -83,11 +83,12 @@ class TrainConfig:
         network meets timbres other than the training instruments' own.
     checkpoint_minutes: besides the checkpoint after every stage, one at the first
         validation point after this many minutes (0: at every validation point).
-    collapse_factor: Adam only: an evaluation whose J_train exceeds this multiple of
-        the stage's starting J_train (or a non-finite loss) counts as a collapse — with
-        ReLU outputs a few large steps can switch every output unit off for good. The
-        stage's best weights are restored and the learning rate divided by 10 for the
-        rest of the training, at most ``max_lr_drops`` times (then the stage ends).
+    collapse_factor: with Adam, an evaluation whose J_valid exceeds this multiple of the
+        stage's starting J_valid, or is not finite, counts as a collapse (with ReLU
+        outputs a few large steps can switch every unit off for good): the stage's best
+        weights are restored and the learning rate is divided by 10 for the rest of the
+        training, at most ``max_lr_drops`` times; after that the stage ends (or, for a
+        non-finite J_valid, training stops with an error, as it does with L-BFGS).
     """
 
     target: str = "bass"

@@ -25,7 +25,7 @@ VARIANTS = {"ratio": ("ratio", 2.0), "none": ("none", 2.0), "soft": ("soft", 2.0
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default="corpora/medium")
     ap.add_argument("--tracks", type=int, default=12)
     ap.add_argument("--models", default="saesep/models", help="folder with <role>.pt")

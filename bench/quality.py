@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -21,6 +20,7 @@ from common import ROOT, WORK, gap_closed, score_all, write_results
 
 import umx as umx_bench  # noqa: E402
 from saesep import audio, models as builtin  # noqa: E402
+from saesep.corpus import extra_render_path  # noqa: E402
 from saesep.datasets import find_tracks  # noqa: E402
 from saesep.evaluation import NMFBaseline, oracle  # noqa: E402
 from saesep.model import load  # noqa: E402
@@ -62,7 +62,7 @@ def main():
             # the CPU time saesep's training took (all its threads and loaders); older files: 2 cores x wall time
             cpu_budget = model.history.get("cpu_seconds") or 2 * (model.meta.get("train_seconds") or 300)
             # the same training tracks as saesep's model: the corpus and its extra renders (make_models)
-            extra_roots = [Path(args.data).with_name(f"{Path(args.data).name}-{e['name']}")
+            extra_roots = [extra_render_path(args.data, e["name"])
                            for e in model.meta.get("corpus", {}).get("extra_train", [])]
             umx_train = train + [t for r in extra_roots for t in find_tracks(r, "train")]
             umx_model, info = umx_bench.train_umx_cached(umx_train, target, cpu_budget, WORK)

@@ -60,6 +60,13 @@ SIZES = {
 }
 
 
+def extra_render_path(root, name: str) -> Path:
+    """Where an extra render of corpus ``root`` lives (``corpora/medium`` + ``gmbank`` →
+    ``corpora/medium-gmbank``): written by ``scripts/make_models.py``, read by the benchmarks."""
+    root = Path(root)
+    return root.with_name(f"{root.name}-{name}")
+
+
 def find_soundfont(name: str) -> Path:
     """A SoundFont by file name (looked up in the system's SoundFont folders) or by path."""
     if Path(name).is_file():

@@ -56,7 +56,7 @@ def main() -> None:
     cmeta = json.loads((data / "corpus.json").read_text())
     extra = {}
     for name in sorted({n for r in args.roles.split(",") for n in ROLE_EXTRA_DATA.get(r, [])}):
-        spec, path = EXTRA_CORPORA[name], data.with_name(f"{data.name}-{name}")
+        spec, path = EXTRA_CORPORA[name], corpus.extra_render_path(data, name)
         if not (path / "corpus.json").exists():
             t = time.time()
             corpus.build(path, args.size, seed=spec["seed"], soundfonts={"train": spec["soundfont"]}, splits=["train"])

@@ -85,6 +85,14 @@ def gap_closed(saesep: float, mixture: float, irm1: float) -> float:
     return (saesep - mixture) / gap if gap > 0 else float("nan")
 
 
+def paired(a: dict, b: dict) -> dict:
+    """``a``, ``b``: ``{track: SDR}``. Mean over the tracks both have of a − b, and on how many a is better
+    (tracks where either is NaN are skipped)."""
+    d = np.array([a[k] - b[k] for k in a if k in b], dtype=float)
+    d = d[np.isfinite(d)]
+    return {"mean": round(float(d.mean()), 3) if d.size else float("nan"), "better": int((d > 0).sum()), "tracks": int(d.size)}
+
+
 def write_results(name: str, data: dict) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     p = RESULTS / f"{name}.json"

@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from common import ROOT, WORK, gap_closed, score_all, write_results
+from common import ROOT, WORK, gap_closed, paired, score_all, write_results
 
 import umx as umx_bench  # noqa: E402
 from saesep import audio, models as builtin  # noqa: E402
@@ -90,9 +90,10 @@ def main():
         med = {m: {k: float(np.nanmedian([per_track[n][m][k] for n in per_track])) for k in ("SDR", "SIR", "SAR", "SI-SDR")}
                for m in methods}
         closed = gap_closed(med["saesep"]["SDR"], med["mixture"]["SDR"], med["irm1"]["SDR"])
-        paired = {m: paired_sdr(per_track, "saesep", m) for m in methods if m != "saesep"}
+        sdr = {m: {n: v[m]["SDR"] for n, v in per_track.items()} for m in methods}
+        vs = {m: paired(sdr["saesep"], sdr[m]) for m in methods if m != "saesep"}
         out["targets"][target] = {"median": med, "per_track": per_track, "gap_closed_to_irm1": round(closed, 3),
-                                  "saesep_minus": paired, **extra}
+                                  "saesep_minus": vs, **extra}
         print(f"\n== {target} ({len(per_track)} test tracks) ==")
         print(f"{'method':<14} {'SDR':>7} {'SIR':>7} {'SAR':>7} {'SI-SDR':>7}")
         for m in methods:
@@ -100,17 +101,10 @@ def main():
             print(f"{m:<14} {v['SDR']:7.2f} {v['SIR']:7.2f} {v['SAR']:7.2f} {v['SI-SDR']:7.2f}")
         print(f"saesep closes {100 * closed:.0f} % of the passthrough -> IRM1 gap")
         for m in ("open-unmix", "nmf", "saesep-wiener"):
-            if m in paired:
-                p = paired[m]
+            if m in vs:
+                p = vs[m]
                 print(f"saesep - {m}: paired mean SDR {p['mean']:+.2f} dB, saesep better on {p['better']}/{p['tracks']} tracks")
     write_results(args.name, out)
-
-
-def paired_sdr(per_track: dict, a: str, b: str) -> dict:
-    """Mean over tracks of SDR(a) - SDR(b), and on how many tracks a is better (tracks where either is NaN skipped)."""
-    d = np.array([v[a]["SDR"] - v[b]["SDR"] for v in per_track.values()], dtype=float)
-    d = d[np.isfinite(d)]
-    return {"mean": round(float(d.mean()), 3) if d.size else float("nan"), "better": int((d > 0).sum()), "tracks": int(d.size)}
 
 
 if __name__ == "__main__":

@@ -15,8 +15,7 @@ from __future__ import annotations
 import argparse
 import time
 
-import numpy as np
-from common import RESULTS, ROOT, WORK, write_results
+from common import RESULTS, ROOT, WORK, paired, write_results
 
 from saesep.evaluation import evaluate  # noqa: E402
 from saesep.plot import plot_history  # noqa: E402
@@ -78,10 +77,10 @@ def main():
         base = ls["test_sdr"]
         for label, r in runs.items():
             if label != "ls":
-                d = np.array([r["test_sdr"][k] - base[k] for k in base if k in r["test_sdr"]])
-                r["test_sdr_paired_vs_ls"] = round(float(np.nanmean(d)), 3)
-                print(f"{label:<34} test SDR − LS init: paired mean {np.nanmean(d):+.2f} dB, "
-                      f"better on {int(np.sum(d > 0))}/{len(d)} tracks")
+                p = paired(r["test_sdr"], base)
+                r["test_sdr_paired_vs_ls"] = p["mean"]
+                print(f"{label:<34} test SDR − LS init: paired mean {p['mean']:+.2f} dB, "
+                      f"better on {p['better']}/{p['tracks']} tracks")
     for r in runs.values():
         r.pop("history")
     write_results(f"training_{args.target}", {"target": args.target, "iters": args.iters,

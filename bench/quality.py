@@ -4,7 +4,7 @@ passthrough, the NMF baseline and Open-Unmix trained on the same data for the sa
 
 BSS Eval v4 (museval), 1 s windows, median over windows then over tracks.
 Usage: python bench/quality.py [--data corpora/medium] [--tracks 12] [--targets bass,lead,other,drums]
-                               [--methods saesep,open-unmix,mixture,irm1]
+                               [--methods saesep,open-unmix,mixture,irm1] [--umx-cpu-scale 1]
 Open-Unmix gets the CPU seconds recorded in saesep's model file (training threads and loaders
 together); a trained Open-Unmix model is kept under bench/work/ and reused for the same budget.
 """
@@ -37,6 +37,8 @@ def main():
     ap.add_argument("--no-umx", action="store_true")
     ap.add_argument("--no-nmf", action="store_true")
     ap.add_argument("--name", default="quality", help="results file name under bench/results/")
+    ap.add_argument("--umx-cpu-scale", type=float, default=1.0,
+                    help="Open-Unmix's CPU budget as a multiple of saesep's training CPU time (1: equal)")
     ap.add_argument("--methods", default=None, help="comma-separated subset of: saesep, saesep-wiener, "
                     f"{', '.join(ORACLES)}, nmf, open-unmix (default: all)")
     args = ap.parse_args()
@@ -60,7 +62,7 @@ def main():
         umx_model = None
         if not args.no_umx and umx_bench.available():
             # the CPU time saesep's training took (all its threads and loaders); older files: 2 cores x wall time
-            cpu_budget = model.history.get("cpu_seconds") or 2 * (model.meta.get("train_seconds") or 300)
+            cpu_budget = args.umx_cpu_scale * (model.history.get("cpu_seconds") or 2 * (model.meta.get("train_seconds") or 300))
             # the same training tracks as saesep's model: the corpus and its extra renders (make_models)
             extra_roots = [extra_render_path(args.data, e["name"])
                            for e in model.meta.get("corpus", {}).get("extra_train", [])]

@@ -17,9 +17,7 @@ import argparse
 import json
 from pathlib import Path
 
-import numpy as np
-
-from common import WORK, gap_closed, write_results  # noqa: E402  (bench/common.py puts the repository on sys.path)
+from common import WORK, gap_closed, paired, write_results  # noqa: E402  (bench/common.py puts the repository on sys.path)
 from saesep import corpus  # noqa: E402
 from saesep.evaluation import evaluate  # noqa: E402
 from saesep.models import available  # noqa: E402
@@ -62,12 +60,11 @@ def main() -> None:
             per_track[role][label] = {t["track"]: t["methods"]["saesep"]["SDR"] for t in r["tracks"] if "methods" in t}
             print(f"{role:<6} {label:<28} {med['saesep']:>7.2f} {med['irm1']:>7.2f} {med['mixture']:>8.2f} "
                   f"{100 * res[role][label]['gap_closed']:>10.0f} %", flush=True)
-        a, b = (per_track[role][k] for k in renders)
-        common = sorted(set(a) & set(b))
-        d = np.nan_to_num([a[k] - b[k] for k in common])
-        res[role]["paired_cost_db"] = round(float(np.mean(-d)), 2)
-        print(f"{role:<6} unseen timbres cost {np.mean(-d):+.2f} dB SDR (paired mean over {len(common)} tracks; "
-              f"worse on {int(np.sum(d < 0))})", flush=True)
+        unseen, seen = (per_track[role][k] for k in renders)
+        cost = paired(seen, unseen)  # better with the training font = worse with the unseen one
+        res[role]["paired_cost_db"] = round(cost["mean"], 2)
+        print(f"{role:<6} unseen timbres cost {cost['mean']:+.2f} dB SDR (paired mean over {cost['tracks']} tracks; "
+              f"worse on {cost['better']})", flush=True)
     write_results("fontshift", {"data": str(data), "renders": {k: str(v) for k, v in renders.items()},
                                 "results": res, "per_track_sdr": per_track})
 

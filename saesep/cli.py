@@ -62,6 +62,8 @@ def main():
 @click.option("--hop", type=int, help="STFT hop in samples.")
 @click.option("--window", type=click.Choice(["hann", "hamming", "rectangular"]))
 @click.option("--context", type=int, help="Context frames C on each side of the centre frame.")
+@click.option("--max-freq", type=float, help="The network sees and estimates only the bins up to this "
+                                              "frequency in Hz (0: all); silence above it.")
 @click.option("--seed", type=int, help="Random seed (same seed, same data, same model).")
 @click.option("--plot", type=click.Path(dir_okay=False), help="Write the staircase plot (PNG) here.")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run from OUT.ckpt.")
@@ -222,7 +224,8 @@ def info(model_path, as_json):
         return
     sp, tr, h = meta["spectral"], meta["train"], meta.get("history", {})
     click.echo(f"target       {meta['target']}")
-    click.echo(f"layers       {meta['n_layers']} x {meta['n_bins']} units, input {meta['context_frames']} frames x {meta['n_bins']} bins")
+    band = f" (up to {sp['max_freq']:g} Hz)" if sp.get("max_freq") else ""
+    click.echo(f"layers       {meta['n_layers']} x {meta['n_bins']} units, input {meta['context_frames']} frames x {meta['n_bins']} bins{band}")
     click.echo(f"stft         {sp['sample_rate']} Hz, n_fft {sp['n_fft']}, hop {sp['hop']}, {sp['window']} window, "
                f"context C={sp['context']} stride {sp['context_stride']}, stereo {sp['stereo']}")
     click.echo(f"training     {tr['optimizer']}, init {tr['init']}, sampling {tr['sampling']}, seed {tr['seed']}")

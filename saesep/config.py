@@ -27,6 +27,9 @@ class SpectralConfig:
         the context frames non-overlapping, as in the paper).
     stereo: ``channels`` runs the network on each channel; ``mid`` runs it on the
         mid channel and applies the resulting mask to every channel (half the cost).
+    max_freq: the network sees and estimates only the bins up to this frequency in Hz
+        (0: all, up to Nyquist); the estimate is silence above it. A bass model needs a
+        few kHz at most, and the network's cost falls with the square of its bins.
     """
 
     sample_rate: int = 44100
@@ -36,6 +39,7 @@ class SpectralConfig:
     context: int = 3
     context_stride: int = 2
     stereo: str = "channels"
+    max_freq: float = 0.0
 
     def __post_init__(self):
         if self.window not in WINDOW_ALIASES:
@@ -44,10 +48,22 @@ class SpectralConfig:
             raise SaesepError(f"unknown stereo mode '{self.stereo}' (choose channels or mid)")
         if self.hop <= 0 or self.hop > self.n_fft:
             raise SaesepError(f"hop must be in 1..n_fft, got {self.hop}")
+        if self.max_freq < 0:
+            raise SaesepError(f"max_freq must be 0 (all bins) or a frequency in Hz, got {self.max_freq}")
+        if self.net_bins < 2:
+            raise SaesepError(f"max_freq {self.max_freq:g} Hz leaves the network fewer than 2 bins "
+                              f"(bins are {self.sample_rate / self.n_fft:.1f} Hz apart)")
 
     @property
     def n_bins(self) -> int:
         return self.n_fft // 2 + 1
+
+    @property
+    def net_bins(self) -> int:
+        """Bins the network sees: the first ``net_bins`` of the STFT (those up to ``max_freq``)."""
+        if self.max_freq <= 0:
+            return self.n_bins
+        return min(self.n_bins, int(self.max_freq * self.n_fft / self.sample_rate) + 1)
 
     @property
     def context_frames(self) -> int:

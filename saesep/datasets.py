@@ -132,10 +132,10 @@ class BlockSampler:
                 ch = a.shape[0]
                 pick = int(u * (ch + 1)) if ch > 1 else 0
                 mono = a[pick, :n] if pick < ch else a[:, :n].mean(0)
-                specs.setdefault(stem, []).append(stft(mono, self.cfg))
+                specs.setdefault(stem, []).append(stft(mono, self.cfg)[:self.cfg.net_bins])  # the network's band
         for stem, lst in specs.items():
             # concatenate tracks with a gap of `margin` silent frames so blocks never straddle two tracks
-            gap = np.zeros((self.cfg.n_bins, 2 * margin + 1), np.complex64)
+            gap = np.zeros((self.cfg.net_bins, 2 * margin + 1), np.complex64)
             parts, starts, pos = [], [], 0
             for s in lst:
                 parts += [gap, s]
@@ -144,7 +144,8 @@ class BlockSampler:
             parts.append(gap)
             spec = np.concatenate(parts, axis=1)
             energy = (np.abs(spec) ** 2).sum(0)
-            # a block is silent when all its frames are below the threshold (relative to the stem's loudest frame)
+            # a block is silent when all its frames are below the threshold (relative to the stem's loudest frame),
+            # in the network's band
             thresh = energy.max() * 10 ** (self.tcfg.silence_db / 10) if energy.max() > 0 else np.inf
             loud = energy > thresh
             valid = np.zeros(spec.shape[1], bool)
@@ -171,7 +172,7 @@ class BlockSampler:
     @staticmethod
     def _eq_curves(cfg: SpectralConfig) -> torch.Tensor:
         """(6, bins): piecewise-linear interpolation on a log-frequency axis between 6 anchors (50 Hz … 16 kHz)."""
-        f = np.maximum(np.fft.rfftfreq(cfg.n_fft, 1 / cfg.sample_rate), 1.0)
+        f = np.maximum(np.fft.rfftfreq(cfg.n_fft, 1 / cfg.sample_rate)[:cfg.net_bins], 1.0)
         anchors = np.log(np.geomspace(50, 16000, 6))
         return torch.from_numpy(np.stack([np.interp(np.log(f), anchors, e) for e in np.eye(len(anchors))]).astype(np.float32))
 

@@ -170,11 +170,22 @@ class Model:
     history: dict = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
 
+    def _band(self, mag: torch.Tensor) -> tuple[torch.Tensor, int]:
+        """The bins the network sees (``spectral.max_freq``), and how many zero bins to add back."""
+        nb = self.net.n_bins
+        if mag.shape[-1] < nb:
+            raise SaesepError(f"the model needs {nb} frequency bins, got {mag.shape[-1]}")
+        return (mag[..., :nb], mag.shape[-1] - nb) if mag.shape[-1] > nb else (mag, 0)
+
     @torch.no_grad()
     def estimate(self, blocks: torch.Tensor) -> torch.Tensor:
-        """Raw context magnitudes ``(n, 2C+1, bins)`` → target magnitude ``(n, bins)``."""
+        """Raw context magnitudes ``(n, 2C+1, bins)`` → target magnitude ``(n, bins)``.
+
+        ``bins`` is the STFT's (zeros above ``max_freq``) or the network's own.
+        """
+        blocks, extra = self._band(blocks)
         x, g = normalize(blocks)
-        return self.net(x) * g
+        return torch.nn.functional.pad(self.net(x) * g, (0, extra))
 
     def _low_precision_weights(self, dtype: torch.dtype) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """The layers' weights, transposed, in ``dtype``, biases in float32; converted once and
@@ -193,11 +204,14 @@ class Model:
         """Target magnitudes of consecutive frames, without building context blocks.
 
         mag: ``(batch, frames, bins)`` with ``context_margin`` extra frames on each side
-        (zeros beyond the signal). Returns ``(batch, frames - 2 * margin, bins)``, equal to
+        (zeros beyond the signal); ``bins`` as in :meth:`estimate`. Returns ``(batch, frames - 2 * margin, bins)``, equal to
         :meth:`estimate` on the stacked blocks: the first layer is linear, so W₁(x/γ) is
         computed as (Σ_j W₁ⱼ frame_{t+oⱼ}) / γ_t with one matrix product over the frames,
         which saves the 2C+1-fold copy of the input.
         """
+        mag, extra = self._band(mag)
+        if extra:  # zeros above max_freq
+            return torch.nn.functional.pad(self.estimate_sequence(mag.contiguous(), dtype), (0, extra))
         cfg = self.spectral
         offs, m = context_offsets(cfg), context_margin(cfg)
         b, f, bins = mag.shape
@@ -297,7 +311,7 @@ def load(path, device: str | torch.device = "cpu") -> Model:
         raise
     except Exception as e:
         raise SaesepError(f"'{path}' is a damaged saesep model file ({type(e).__name__})") from e
-    if spectral.n_bins != net.n_bins or spectral.context_frames != net.context_frames:
+    if spectral.net_bins != net.n_bins or spectral.context_frames != net.context_frames:
         raise SaesepError(f"'{path}' is a damaged saesep model file (config does not match weights)")
     net.eval()
     model = Model(net, spectral, meta["target"], train, meta.get("history", {}), meta.get("meta", {}))

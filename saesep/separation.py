@@ -9,6 +9,7 @@ pipeline (``spectral.stft`` → network → ``spectral.istft``) to float precisi
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -284,11 +285,18 @@ class _Branch:
 
 
 def stft_groups(models: dict[str, Model]) -> list[dict[str, Model]]:
-    """The models grouped by STFT setting (sample rate, frame, hop, window, context), in order."""
+    """The models grouped by STFT setting (sample rate, frame, hop, window, context), in order.
+
+    Models that differ only in ``max_freq`` share one STFT (each sees its own band).
+    """
     groups: list[dict[str, Model]] = []
+
+    def stft_key(m: Model) -> SpectralConfig:
+        return dataclasses.replace(m.spectral, max_freq=0.0)
+
     for name, m in models.items():
         for g in groups:
-            if next(iter(g.values())).spectral == m.spectral:
+            if stft_key(next(iter(g.values()))) == stft_key(m):
                 g[name] = m
                 break
         else:

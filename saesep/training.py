@@ -141,7 +141,7 @@ class Trainer:
         if self.fixed is not None:
             self.fixed = tuple(t.to(self.device) for t in self.fixed)
             self.monitor = (self.fixed[0][: cfg.monitor_samples], self.fixed[1][: cfg.monitor_samples])
-        self.net = StackedDNN(spectral.n_bins, spectral.context_frames).to(self.device)
+        self.net = StackedDNN(spectral.net_bins, spectral.context_frames).to(self.device)
         self.history = {"curve": [], "layers_added": [], "stages": []}
         self.iteration = 0
         self.stage = 0

@@ -81,3 +81,38 @@ def test_api_names_are_functions_after_the_modules_are_imported():
 
     for f in (evaluate, extract_file, load_model, separate, train):
         assert callable(f) and not isinstance(f, type(importlib)), f
+
+
+def test_band_limited_model_sees_and_estimates_only_its_band():
+    """max_freq: the network gets the bins up to it (γ from those alone) and returns zeros above,
+    in the block path, the sequence path and its bfloat16 products alike."""
+    import pytest
+
+    from saesep.errors import SaesepError
+    from saesep.spectral import stack_context
+
+    cfg = SpectralConfig(sample_rate=22050, n_fft=512, hop=256, context=2, max_freq=1000)
+    assert (cfg.n_bins, cfg.net_bins) == (257, 24)  # bins 0 … 23 are at most 1000 Hz apart from 0 (43 Hz each)
+    assert SpectralConfig(max_freq=30000).net_bins == SpectralConfig().n_bins
+    with pytest.raises(SaesepError, match="fewer than 2 bins"):
+        SpectralConfig(max_freq=20)
+    with pytest.raises(SaesepError, match="max_freq"):
+        SpectralConfig(max_freq=-1)
+    model = Model(_net(2, cfg.net_bins, cfg.context_frames).eval(), cfg, "bass")
+    rng = np.random.default_rng(1)
+    mag = torch.from_numpy(rng.random((2, 30, cfg.n_bins)).astype(np.float32))
+    seq = model.estimate_sequence(mag)
+    blocks = stack_context(mag.transpose(1, 2), cfg, margin_padded=True)
+    full = model.estimate(blocks).reshape(seq.shape)
+    band = model.estimate(blocks[..., :cfg.net_bins]).reshape(*seq.shape[:2], cfg.net_bins)
+    assert seq.shape == (2, 30 - 8, cfg.n_bins)
+    assert torch.allclose(seq, full, atol=1e-6) and torch.equal(full[..., :cfg.net_bins], band)
+    assert not seq[..., cfg.net_bins:].any() and seq[..., :cfg.net_bins].any()
+    # what lies above the band changes nothing
+    louder = mag.clone()
+    louder[..., cfg.net_bins:] *= 100
+    assert torch.equal(model.estimate_sequence(louder), seq)
+    low = model.estimate_sequence(mag, torch.bfloat16)
+    assert not low[..., cfg.net_bins:].any() and torch.allclose(low, seq, rtol=0.05, atol=0.05)
+    with pytest.raises(SaesepError, match="needs 24 frequency bins"):
+        model.estimate(blocks[..., :10])

@@ -322,3 +322,32 @@ def test_models_with_different_stft_settings_separate_together(tiny_model, track
             assert both[name].shape == x.shape
             assert np.abs(both[name] - alone).max() < 1e-6, (mask, name)
         assert np.abs(both["residual"] - (x - both["bass"] - both["other"])).max() < 1e-6
+
+
+def test_band_limited_model_trains_separates_and_shares_the_stft(track_folder, tmp_path, tiny_model):
+    """--max-freq: a network on the bins up to 1 kHz (24 of 257) learns the bass (41-600 Hz),
+    its file records the band, its output is silent above it, and it separates in one
+    pass with a full-band model of the same STFT."""
+    from saesep.separation import stft_groups
+
+    out = tmp_path / "band.pt"
+    band = train(track_folder, out, target="bass", preset="tiny", max_freq=1000, progress=False, log=lambda m: None)
+    model = load(out)
+    assert model.net.n_bins == model.spectral.net_bins == 24 and model.spectral.max_freq == 1000
+    assert band.net.layers[0].in_features == 24 * model.spectral.context_frames
+    gains, highs = [], []
+    cfg = model.spectral
+    for track in sorted((track_folder / "test").iterdir()):
+        mix, sr = sf.read(track / "mixture.wav", dtype="float32", always_2d=True)
+        bass, _ = sf.read(track / "bass.wav", dtype="float32", always_2d=True)
+        est = separate(mix.T, sr, model)["bass"]
+        gains.append(sdr(bass.T, est) - sdr(bass.T, mix.T))
+        power = np.abs(spectral.stft(est, cfg)) ** 2
+        # beyond the window's main lobe only what the frame-to-frame changes of the mask spread
+        highs.append(power[:, cfg.net_bins + 3:].sum() / power.sum())
+    assert np.mean(gains) > 3.0, gains
+    assert max(highs) < 1e-4, highs  # the mixture has ~8 % of its power there (noise bursts, chords' harmonics)
+    full = tiny_model[1]
+    other = load(out)
+    other.target = "other"
+    assert len(stft_groups({"bass": full, "other": other})) == 1

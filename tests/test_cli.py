@@ -90,7 +90,8 @@ def test_output_never_overwrites_input(runner, tiny_model, tmp_path):
 def test_train_extract_info_end_to_end(runner, track_folder, tmp_path):
     out = tmp_path / "m.pt"
     res = runner.invoke(main, ["train", "--data", str(track_folder), "--target", "bass", "--out", str(out), "--preset", "tiny",
-                               "--iters-per-layer", "30", "--finetune-iters", "0", "--plot", str(tmp_path / "loss.png"), "-q"])
+                               "--iters-per-layer", "30", "--finetune-iters", "0", "--plot", str(tmp_path / "loss.png"),
+                               "--max-freq", "2000", "-q"])
     assert res.exit_code == 0, res.output
     assert out.exists() and (tmp_path / "loss.png").stat().st_size > 10_000
     song = track_folder / "test" / "track00" / "mixture.wav"
@@ -100,6 +101,14 @@ def test_train_extract_info_end_to_end(runner, track_folder, tmp_path):
     assert '"status": "ok"' in res.output
     res = runner.invoke(main, ["info", str(out)])
     assert res.exit_code == 0 and "layer 1" in res.output and "torch" in res.output
+    assert "x 47 bins (up to 2000 Hz)" in res.output  # 2000 Hz at 22050 Hz / 512 points: bins 0 … 46
+
+
+def test_a_band_too_narrow_for_the_frame_is_one_line(runner, track_folder, tmp_path):
+    res = runner.invoke(main, ["train", "--data", str(track_folder), "--out", str(tmp_path / "m.pt"), "--preset", "tiny",
+                               "--max-freq", "20"])
+    _one_line_error(res)
+    assert "fewer than 2 bins" in res.output and not (tmp_path / "m.pt").exists()
 
 
 def test_diverging_training_stops_with_a_clear_message(runner, track_folder, tmp_path):

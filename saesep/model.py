@@ -204,8 +204,9 @@ class Model:
         """Target magnitudes of consecutive frames, without building context blocks.
 
         mag: ``(batch, frames, bins)`` with ``context_margin`` extra frames on each side
-        (zeros beyond the signal); ``bins`` as in :meth:`estimate`. Returns ``(batch, frames - 2 * margin, bins)``, equal to
-        :meth:`estimate` on the stacked blocks: the first layer is linear, so W₁(x/γ) is
+        (zeros beyond the signal); ``bins`` as in :meth:`estimate`. Returns
+        ``(batch, frames - 2 * margin, bins)``, equal to :meth:`estimate` on the stacked
+        blocks: the first layer is linear, so W₁(x/γ) is
         computed as (Σ_j W₁ⱼ frame_{t+oⱼ}) / γ_t with one matrix product over the frames,
         which saves the 2C+1-fold copy of the input.
         """

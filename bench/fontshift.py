@@ -7,7 +7,7 @@ models are scored on both, with the passthrough and the IRM1 for the gap.
     python bench/fontshift.py [--data corpora/medium] [--size medium] [--tracks 1000] [--roles bass,lead,other,drums]
 
 Prints median SDR (dB) and the share of the passthrough → IRM1 gap closed per role and
-rendering; writes bench/results/fontshift.json. The re-rendered split is built under
+rendering; writes bench/results/fontshift.json (``--name``). The re-rendered split is built under
 bench/work/ once (a few seconds per track).
 """
 
@@ -43,6 +43,7 @@ def main() -> None:
     ap.add_argument("--size", default="medium")
     ap.add_argument("--tracks", type=int, default=1000, help="first N test tracks that have the role")
     ap.add_argument("--roles", default="bass,lead,other,drums")
+    ap.add_argument("--name", default="fontshift", help="results file: bench/results/NAME.json")
     args = ap.parse_args()
     data = Path(args.data)
     renders = {"TimGM6mb (test font)": data, f"{Path(TRAIN_FONT).stem} (training font)": rerendered(data, args.size)}
@@ -65,7 +66,7 @@ def main() -> None:
         res[role]["paired_cost_db"] = round(cost["mean"], 2)
         print(f"{role:<6} unseen timbres cost {cost['mean']:+.2f} dB SDR (paired mean over {cost['tracks']} tracks; "
               f"worse on {cost['better']})", flush=True)
-    write_results("fontshift", {"data": str(data), "renders": {k: str(v) for k, v in renders.items()},
+    write_results(args.name, {"data": str(data), "renders": {k: str(v) for k, v in renders.items()},
                                 "results": res, "per_track_sdr": per_track})
 
 

@@ -85,6 +85,13 @@ def gap_closed(saesep: float, mixture: float, irm1: float) -> float:
     return (saesep - mixture) / gap if gap > 0 else float("nan")
 
 
+def per_track(result: dict, metric: str | None = None, method: str = "saesep") -> dict:
+    """``{track: scores}`` of one method in a :func:`saesep.evaluation.evaluate` result (skipped
+    tracks left out); with ``metric``, ``{track: that score}``."""
+    rows = {r["track"]: r["methods"][method] for r in result["tracks"] if "methods" in r}
+    return rows if metric is None else {k: v[metric] for k, v in rows.items()}
+
+
 def paired(a: dict, b: dict) -> dict:
     """``a``, ``b``: ``{track: SDR}``. Mean over the tracks both have of a − b, and on how many a is better
     (tracks where either is NaN are skipped)."""

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common import RESULTS, ROOT, WORK, paired
+from common import RESULTS, ROOT, WORK, paired, per_track
 
 
 def _value(text: str):
@@ -34,18 +34,12 @@ def _value(text: str):
     return text
 
 
-def scores(path) -> dict[str, dict]:
-    """``{track: {SDR, SIR, …}}`` of saesep in an ``evaluate`` JSON file."""
-    data = json.loads(Path(path).read_text())
-    return {r["track"]: r["methods"]["saesep"] for r in data["tracks"] if "methods" in r}
-
-
 def compare(base, other) -> list[str]:
-    a, b = scores(base), scores(other)
+    """Median and paired difference (other − base) of SDR, SIR and SAR, from two ``evaluate`` JSON files."""
+    a, b = (json.loads(Path(p).read_text()) for p in (base, other))
     lines = []
     for m in ("SDR", "SIR", "SAR"):
-        am = {k: v[m] for k, v in a.items()}
-        bm = {k: v[m] for k, v in b.items()}
+        am, bm = per_track(a, m), per_track(b, m)
         p = paired(bm, am)
         lines.append(f"{m}: median {np.nanmedian(list(am.values())):.2f} -> {np.nanmedian(list(bm.values())):.2f}, "
                      f"paired {p['mean']:+.2f} dB, better on {p['better']}/{p['tracks']}")

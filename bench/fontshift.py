@@ -17,7 +17,7 @@ import argparse
 import json
 from pathlib import Path
 
-from common import WORK, gap_closed, paired, write_results  # noqa: E402  (bench/common.py puts the repository on sys.path)
+from common import WORK, gap_closed, paired, per_track, write_results  # noqa: E402  (bench/common.py puts the repository on sys.path)
 from saesep import corpus  # noqa: E402
 from saesep.evaluation import evaluate  # noqa: E402
 from saesep.models import available  # noqa: E402
@@ -48,26 +48,26 @@ def main() -> None:
     data = Path(args.data)
     renders = {"TimGM6mb (test font)": data, f"{Path(TRAIN_FONT).stem} (training font)": rerendered(data, args.size)}
     models = available()
-    res, per_track = {}, {}
+    res, sdr = {}, {}
     print(f"{'role':<6} {'rendering':<28} {'saesep':>7} {'IRM1':>7} {'mixture':>8} {'gap closed':>11}   (median SDR dB)")
     for role in args.roles.split(","):
-        res[role], per_track[role] = {}, {}
+        res[role], sdr[role] = {}, {}
         for label, root in renders.items():
             r = evaluate(root, "test", model=models[role], methods=["saesep", "irm1", "mixture"], progress=False,
                          max_tracks=args.tracks)
             med = {m: r["median"][m]["SDR"] for m in ("saesep", "irm1", "mixture")}
             res[role][label] = {**med, "gap_closed": round(gap_closed(med["saesep"], med["mixture"], med["irm1"]), 3),
                                 "tracks": sum("methods" in t for t in r["tracks"])}
-            per_track[role][label] = {t["track"]: t["methods"]["saesep"]["SDR"] for t in r["tracks"] if "methods" in t}
+            sdr[role][label] = per_track(r, "SDR")
             print(f"{role:<6} {label:<28} {med['saesep']:>7.2f} {med['irm1']:>7.2f} {med['mixture']:>8.2f} "
                   f"{100 * res[role][label]['gap_closed']:>10.0f} %", flush=True)
-        unseen, seen = (per_track[role][k] for k in renders)
+        unseen, seen = (sdr[role][k] for k in renders)
         cost = paired(seen, unseen)  # better with the training font = worse with the unseen one
         res[role]["paired_cost_db"] = round(cost["mean"], 2)
         print(f"{role:<6} unseen timbres cost {cost['mean']:+.2f} dB SDR (paired mean over {cost['tracks']} tracks; "
               f"worse on {cost['better']})", flush=True)
     write_results(args.name, {"data": str(data), "renders": {k: str(v) for k, v in renders.items()},
-                                "results": res, "per_track_sdr": per_track})
+                              "results": res, "per_track_sdr": sdr})
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from common import RESULTS, ROOT, WORK, paired, write_results
+from common import RESULTS, ROOT, WORK, paired, per_track, write_results
 
 from saesep.evaluation import evaluate  # noqa: E402
 from saesep.plot import plot_history  # noqa: E402
@@ -51,7 +51,7 @@ def main():
         sdr = ""
         if args.eval_tracks:
             res = evaluate(args.data, "test", model=path, methods=["saesep"], max_tracks=args.eval_tracks, progress=False)
-            r["test_sdr"] = {t["track"]: t["methods"]["saesep"]["SDR"] for t in res["tracks"] if "methods" in t}
+            r["test_sdr"] = per_track(res, "SDR")
             r["test_sdr_median"] = res["median"]["saesep"]["SDR"]
             sdr = f"  test SDR {r['test_sdr_median']:.2f} dB"
         print(f"{label:<34} {iters:5d} it/stage {r['stage_seconds']:6.0f} s in stages "

@@ -187,64 +187,48 @@ class Model:
         x, g = normalize(blocks)
         return torch.nn.functional.pad(self.net(x) * g, (0, extra))
 
-    def _low_precision_weights(self, dtype: torch.dtype) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """The layers' weights, transposed, in ``dtype``, biases in float32; converted once and
-        kept while the weights are unchanged."""
+    def _product_weights(self, dtype: torch.dtype) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """The layers' weights, transposed and contiguous, in ``dtype``, biases in float32;
+        made once and kept while the weights are unchanged."""
         params = list(self.net.parameters())
         key = (dtype, tuple((p.data_ptr(), p._version) for p in params))
-        cache = self.__dict__.get("_lowp")
+        cache = self.__dict__.get("_products")
         if cache is None or cache[0] != key:
             ws = [(layer.weight.t().to(dtype).contiguous(), layer.bias.float()) for layer in self.net.layers]
             cache = (key, ws)
-            self.__dict__["_lowp"] = cache
+            self.__dict__["_products"] = cache
         return cache[1]
 
     @torch.no_grad()
     def estimate_sequence(self, mag: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-        """Target magnitudes of consecutive frames, without building context blocks.
+        """Target magnitudes of consecutive frames (the streaming separator's path).
 
         mag: ``(batch, frames, bins)`` with ``context_margin`` extra frames on each side
         (zeros beyond the signal); ``bins`` as in :meth:`estimate`. Returns
         ``(batch, frames - 2 * margin, bins)``, equal to :meth:`estimate` on the stacked
-        blocks: the first layer is linear, so W₁(x/γ) is
-        computed as (Σ_j W₁ⱼ frame_{t+oⱼ}) / γ_t with one matrix product over the frames,
-        which saves the 2C+1-fold copy of the input.
+        blocks: the first layer is linear, so W₁(x/γ) is computed as (W₁x)/γ, one matrix
+        product on the unnormalised blocks, whose γ comes from the frames' norms.
+        dtype: of the matrix products (bfloat16: AMX on recent Xeons, ~9x float32),
+        accumulated in float32 by the GEMM; biases, γ and the output stay float32.
         """
         mag, extra = self._band(mag)
         if extra:  # zeros above max_freq
             return torch.nn.functional.pad(self.estimate_sequence(mag.contiguous(), dtype), (0, extra))
         cfg = self.spectral
         offs, m = context_offsets(cfg), context_margin(cfg)
-        b, f, bins = mag.shape
-        n = f - 2 * m
+        n = mag.shape[1] - 2 * m
         if len(self.net.layers) == 0:
             return mag[:, m:m + n].clone()
         norms = mag.norm(dim=-1)
         g = sum(norms[:, m + o:m + o + n] for o in offs) / len(offs)  # γ per centre frame, (batch, n)
-        first = self.net.layers[0]
-        k = len(offs)
-        if dtype != torch.float32 and mag.dtype == torch.float32:
-            # products in dtype (bfloat16: AMX on recent Xeons, ~9x float32), accumulated in
-            # float32 by the GEMM; biases, γ and the output in float32. Here the context
-            # blocks are built (in bfloat16, half the bytes): one GEMM beats 2C+1 shifted sums.
-            ws = self._low_precision_weights(dtype)
-            low = mag.to(dtype)
-            blocks = torch.cat([low[:, m + o:m + o + n] for o in offs], dim=-1)  # (batch, n, (2C+1) bins)
-            h = (blocks @ ws[0][0]).float()
-            del blocks, low
-            h.div_(g[..., None] + EPS).add_(ws[0][1]).relu_()
-            for w, bias in ws[1:]:
-                h = (h.to(dtype) @ w).float().add_(bias).relu_()
-            return h.mul_(g[..., None])
-        w = first.weight.reshape(first.out_features, k, bins).permute(2, 1, 0).reshape(bins, k * first.out_features)
-        p = (mag @ w).reshape(b, f, k, first.out_features)
-        h = p[:, m + offs[0]:m + offs[0] + n, 0].clone()
-        for j in range(1, k):  # in place: no temporaries of the frames' size
-            h += p[:, m + offs[j]:m + offs[j] + n, j]
-        del p
-        h.div_(g[..., None] + EPS).add_(first.bias).relu_()
-        for layer in self.net.layers[1:]:
-            h = layer(h).relu_()
+        ws = self._product_weights(dtype)
+        low = mag.to(dtype)
+        blocks = torch.cat([low[:, m + o:m + o + n] for o in offs], dim=-1)  # (batch, n, (2C+1) bins)
+        h = (blocks @ ws[0][0]).float()
+        del blocks, low
+        h.div_(g[..., None] + EPS).add_(ws[0][1]).relu_()
+        for w, bias in ws[1:]:
+            h = (h.to(dtype) @ w).float().add_(bias).relu_()
         return h.mul_(g[..., None])
 
     def to(self, device) -> "Model":

@@ -23,7 +23,7 @@ from . import audio as audio_io
 from .config import SpectralConfig
 from .errors import SaesepError
 from .model import Model
-from .spectral import context_margin, frames_stft, n_frames, window
+from .spectral import context_margin, frames_rfft, n_frames, window
 
 RESIDUAL = "residual"
 MASKS = ("ratio", "none", "soft")
@@ -88,6 +88,10 @@ class _Engine:
         self.m = context_margin(cfg)
         self.seg = max(1, int(opts.segment_seconds * cfg.sample_rate / cfg.hop))
         self.win = window(cfg)
+        self.w2 = self.win ** 2
+        # every output is zero above its model's band (max_freq): masks and the inverse
+        # FFT need only the bins up to the widest band of the group
+        self.top = max(m.spectral.net_bins for m in models.values())
         self.names = list(models)
         self.dev = next(iter(models.values())).net.layers[0].weight.device
         self.dtype = compute_dtype(opts.precision, str(self.dev))
@@ -133,10 +137,10 @@ class _Engine:
         return out[..., : max(0, self.n_in - self.n_out)]
 
     def _frames(self, a: int, b: int):
-        """Complex STFT frames [a, b) from the buffer: ``(channels, bins, b - a)``."""
+        """Complex STFT frames [a, b) from the buffer, bins up to ``top``: ``(channels, b - a, top)``."""
         s = a * self.hop - self.buf0
         e = (b - 1) * self.hop + self.n_fft - self.buf0
-        return frames_stft(self.buf[:, s:e], self.cfg)
+        return frames_rfft(self.buf[:, s:e], self.cfg, self.win)[..., :self.top]
 
     @torch.no_grad()
     def _segment(self, f1: int, n_frames: int | None) -> np.ndarray:
@@ -144,22 +148,21 @@ class _Engine:
         a, b = max(f0 - m, 0), f1 + m
         if n_frames is not None:
             b = min(b, n_frames)
-        spec = self._frames(a, b)  # (C, bins, b - a)
-        centre = spec[:, :, f0 - a:f1 - a]
+        spec = self._frames(a, b)  # (C, b - a, top), frame-major throughout
+        centre = spec[:, f0 - a:f1 - a]
         mag = np.abs(spec)
-        if self.cfg.stereo == "mid" and self.ch > 1:
-            net_in = np.abs(spec.mean(0, keepdims=True))
-        else:
-            net_in = mag
-        padded = np.pad(net_in, ((0, 0), (0, 0), (a - (f0 - m), (f1 + m) - b)))
-        frames = torch.from_numpy(np.ascontiguousarray(padded.transpose(0, 2, 1))).to(self.dev)  # (chs, frames, bins)
-        cmag = mag[:, :, f0 - a:f1 - a]  # |centre|
-        mid = net_in.shape[0] != self.ch
+        mid = self.cfg.stereo == "mid" and self.ch > 1
+        net_in = np.abs(spec.mean(0, keepdims=True)) if mid else mag
+        lo, hi = a - (f0 - m), (f1 + m) - b  # context frames beyond the signal: zeros
+        if lo or hi:
+            net_in = np.pad(net_in, ((0, 0), (lo, hi), (0, 0)))
+        frames = torch.from_numpy(net_in).to(self.dev)  # (chs, frames, top)
+        cmag = mag[:, f0 - a:f1 - a]  # |centre|
         if mid:
             ref = np.maximum(np.abs(centre.mean(0, keepdims=True)), 1e-8)
         est = []
         for model in self.models.values():
-            e = model.estimate_sequence(frames, self.dtype).float().cpu().numpy().transpose(0, 2, 1)  # (chs, bins, n)
+            e = model.estimate_sequence(frames, self.dtype).float().cpu().numpy()  # (chs, n, top)
             if mid:  # the mid estimate becomes a mask for every channel
                 e = np.minimum(e / ref, 1.0) * cmag
             est.append(e)
@@ -171,10 +174,13 @@ class _Engine:
         else:
             # |Ŝ| with the mixture phase = X · |Ŝ| / |X|
             safe = np.where(cmag > 0, cmag, 1)
-            if self.opts.mask == "ratio":  # |Ŝ| at most |X| (silence where X = 0)
-                outs = [centre * np.minimum(e / safe, 1.0) for e in est]
-            else:  # unbounded; |Ŝ| with phase 0 where X = 0
-                outs = [np.where(cmag > 0, centre * (e / safe), e) for e in est]
+            outs = []
+            for e in est:
+                r = np.divide(e, safe, out=e)
+                if self.opts.mask == "ratio":  # |Ŝ| at most |X| (silence where X = 0)
+                    outs.append(centre * np.minimum(r, 1.0, out=r))
+                else:  # unbounded; |Ŝ| with phase 0 where X = 0
+                    outs.append(np.where(cmag > 0, centre * r, e * safe))
         self._overlap_add(np.stack(outs), f0, f1)
         self.f0 = f1
         # drop input no longer needed: next segment starts at frame f1 - m
@@ -185,32 +191,35 @@ class _Engine:
         return self._emit(f1 * self.hop)
 
     def _overlap_add(self, specs: np.ndarray, f0: int, f1: int) -> None:
-        """specs: ``(outputs, C, bins, n)`` frames f0..f1-1, added into the accumulators.
-
-        The accumulators start at padded sample ``acc_base == f0 * hop``.
+        """specs: ``(outputs, C, n, top)`` frames f0..f1-1 (zero above ``top``), added into the
+        accumulators, which start at padded sample ``acc_base``.
         """
         n = f1 - f0
         off = f0 * self.hop - self.acc_base
-        frames = scipy.fft.irfft(specs, n=self.n_fft, axis=2).astype(np.float32, copy=False)
-        frames *= self.win[:, None]
+        frames = scipy.fft.irfft(specs, n=self.n_fft, axis=-1).astype(np.float32, copy=False)
+        frames *= self.win
         span = off + (n - 1) * self.hop + self.n_fft
         have = self.acc.shape[-1]
         if have < span:
             self.acc = np.concatenate([self.acc, np.zeros(self.acc.shape[:-1] + (span - have,), np.float32)], axis=-1)
             self.wss = np.concatenate([self.wss, np.zeros(span - have, np.float32)])
-        w2 = self.win ** 2
-        frames = frames.transpose(0, 1, 3, 2)  # (outputs, C, n, n_fft)
-        if self.n_fft % self.hop == 0:
-            for k in range(self.n_fft // self.hop):
-                lo = off + k * self.hop
-                piece = frames[..., k * self.hop:(k + 1) * self.hop].reshape(frames.shape[0], self.ch, n * self.hop)
-                self.acc[..., lo:lo + n * self.hop] += piece
-                self.wss[lo:lo + n * self.hop] += np.tile(w2[k * self.hop:(k + 1) * self.hop], n)
+        hop, k_max = self.hop, self.n_fft // self.hop
+        if self.n_fft % hop == 0 and off % hop == 0:
+            # hop-sized pieces: piece k of frame j lands on piece j + k of the output span
+            o, c = frames.shape[:2]
+            pieces = frames.reshape(o, c, n, k_max, hop)
+            st = self.acc.strides
+            acc = np.lib.stride_tricks.as_strided(self.acc[..., off:], (o, c, n + k_max - 1, hop),
+                                                  (st[0], st[1], hop * st[2], st[2]))
+            wss = self.wss[off:off + (n + k_max - 1) * hop].reshape(n + k_max - 1, hop)
+            for k in range(k_max):
+                acc[:, :, k:k + n] += pieces[:, :, :, k]
+                wss[k:k + n] += self.w2[k * hop:(k + 1) * hop]
         else:
             for j in range(n):
-                lo = off + j * self.hop
+                lo = off + j * hop
                 self.acc[..., lo:lo + self.n_fft] += frames[:, :, j]
-                self.wss[lo:lo + self.n_fft] += w2
+                self.wss[lo:lo + self.n_fft] += self.w2
 
     def _emit(self, upto: int) -> np.ndarray:
         """Output padded samples [acc_base, upto), which are final, as unpadded audio ``(outputs, C, m)``."""

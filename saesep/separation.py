@@ -166,22 +166,23 @@ class _Engine:
             if mid:  # the mid estimate becomes a mask for every channel
                 e = np.minimum(e / ref, 1.0) * cmag
             est.append(e)
+        outs = np.empty((len(est),) + centre.shape, np.complex64)  # (outputs, C, n, top)
         if self.opts.mask == "soft":
             p = self.opts.mask_power
             background = np.maximum(cmag - sum(est), 0)
             denom = sum(e ** p for e in est) + background ** p + 1e-12
-            outs = [centre * (e ** p / denom) for e in est]
+            for i, e in enumerate(est):
+                np.multiply(centre, e ** p / denom, out=outs[i])
         else:
             # |Ŝ| with the mixture phase = X · |Ŝ| / |X|
             safe = np.where(cmag > 0, cmag, 1)
-            outs = []
-            for e in est:
+            for i, e in enumerate(est):
                 r = np.divide(e, safe, out=e)
                 if self.opts.mask == "ratio":  # |Ŝ| at most |X| (silence where X = 0)
-                    outs.append(centre * np.minimum(r, 1.0, out=r))
+                    np.multiply(centre, np.minimum(r, 1.0, out=r), out=outs[i])
                 else:  # unbounded; |Ŝ| with phase 0 where X = 0
-                    outs.append(np.where(cmag > 0, centre * r, e * safe))
-        self._overlap_add(np.stack(outs), f0, f1)
+                    outs[i] = np.where(cmag > 0, centre * r, e * safe)
+        self._overlap_add(outs, f0, f1)
         self.f0 = f1
         # drop input no longer needed: next segment starts at frame f1 - m
         keep_from = max(f1 - m, 0) * self.hop
@@ -230,11 +231,12 @@ class _Engine:
         if chunk.shape[-1] < n:
             chunk = np.pad(chunk, ((0, 0), (0, 0), (0, n - chunk.shape[-1])))
             w = np.pad(w, (0, n - w.shape[0]))
+        skip = min(max(self.pad - self.acc_base, 0), n)  # the padding before the signal is dropped
+        w = w[skip:]
         tiny = np.finfo(np.float32).tiny
-        out = np.where(w > tiny, chunk / np.where(w > tiny, w, 1), chunk)
+        scale = np.divide(1, w, out=np.ones_like(w), where=w > tiny)  # per sample, then one product
+        out = chunk[..., skip:] * scale
         self.acc, self.wss = self.acc[..., n:], self.wss[n:]
-        lo = max(self.acc_base, self.pad)
-        out = out[..., lo - self.acc_base:] if lo < upto else out[..., :0]
         self.acc_base = upto
         return out
 

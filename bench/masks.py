@@ -48,7 +48,7 @@ def main() -> None:
             mix, sr = sf.read(t.mixture, dtype="float32", always_2d=True)
             refs = {r: sf.read(t.stems[r], dtype="float32", always_2d=True)[0].T for r in want}
             for m, (mask, power) in VARIANTS.items():
-                est = separate(mix.T, sr, models, SeparationOptions(mask=mask, mask_power=power))
+                est = separate(mix.T, sr, models, SeparationOptions(mask=mask, mask_power=power, rest_to=None))
                 yield from (((r, t.name, m), refs[r], est[r], mix.T, sr) for r in want)
 
     per_track: dict = {}

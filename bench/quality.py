@@ -76,7 +76,7 @@ def main():
             ref, _ = audio.read(t.stems[target])
             ests = {"saesep": separate(mix, sr, model)[target]}
             if wanted is None or "saesep-wiener" in wanted:
-                ests["saesep-wiener"] = separate(mix, sr, models, SeparationOptions(mask="soft"))[target]
+                ests["saesep-wiener"] = separate(mix, sr, models, SeparationOptions(mask="soft", rest_to=None))[target]
             for m in ORACLES:
                 if wanted is None or m in wanted:
                     ests[m] = oracle(m, mix, ref, model.spectral, sr)

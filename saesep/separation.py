@@ -26,6 +26,7 @@ from .model import Model
 from .spectral import context_margin, frames_rfft, n_frames, window
 
 RESIDUAL = "residual"
+ROLES = ("bass", "lead", "other", "drums")  # the built-in roles; "other" is everything else
 MASKS = ("ratio", "none", "soft")
 PRECISIONS = ("auto", "float32", "bfloat16")
 
@@ -55,6 +56,13 @@ class SeparationOptions:
     settings than the target's run in their own branch and do not enter its mask).
     mask_power: the exponent p (2: power, 1: magnitude).
     residual: also return the mixture minus the extracted target(s).
+    rest_to: a target that also takes ``rest_share`` of the rest — what all the models
+        together leave of the mixture. ``auto`` (the default): ``other`` when the models
+        include bass, lead, drums and other, so that other, the stem of "everything else",
+        is its own estimate averaged with the mixture minus the other three (+0.9 dB
+        paired on the test split, 51 of 56 tracks); ``None``: off.
+    outputs: the targets to return (default: every model's); the other models only
+        contribute to ``rest_to``.
     segment_seconds: audio processed at once; bounds the memory.
     precision: of the network's matrix products: ``float32``, ``bfloat16`` or ``auto``
         (bfloat16 on a CPU with AMX, whose bfloat16 products are ~9x faster; float32
@@ -67,12 +75,39 @@ class SeparationOptions:
     segment_seconds: float = 5.0
     device: str = "cpu"
     precision: str = "auto"
+    rest_to: str | None = "auto"
+    rest_share: float = 0.5
+    outputs: tuple[str, ...] | None = None
 
     def __post_init__(self):
         if self.precision not in PRECISIONS:
             raise SaesepError(f"unknown precision '{self.precision}' (choose {', '.join(PRECISIONS)})")
         if self.mask not in MASKS:
             raise SaesepError(f"unknown mask '{self.mask}' (choose {', '.join(MASKS)})")
+        if not 0 < self.rest_share <= 1:
+            raise SaesepError(f"rest share must be in (0, 1], got {self.rest_share}")
+        if self.outputs is not None:
+            self.outputs = tuple(self.outputs)
+
+    def rest_target(self, targets) -> str | None:
+        """The target that takes a share of the rest, for models of these ``targets``."""
+        targets = list(targets)
+        if self.rest_to in (None, "none"):
+            return None
+        if self.rest_to == "auto":
+            return "other" if set(ROLES) <= set(targets) else None
+        if self.rest_to not in targets:
+            raise SaesepError(f"rest target '{self.rest_to}' is none of the models' targets ({', '.join(targets)})")
+        return self.rest_to
+
+    def output_names(self, targets) -> list[str]:
+        """The targets returned, in the models' order (plus ``residual`` if asked)."""
+        targets = list(targets)
+        names = targets if self.outputs is None else [t for t in targets if t in self.outputs]
+        missing = [t for t in (self.outputs or ()) if t not in targets]
+        if missing or not names:
+            raise SaesepError(f"output(s) {', '.join(missing) or '(none)'} not among the models' targets ({', '.join(targets)})")
+        return names + ([RESIDUAL] if self.residual else [])
 
 
 class _Engine:
@@ -330,9 +365,12 @@ def _separate_stream(blocks: Iterable[np.ndarray], sr_in: int, channels: int, n_
     to_model = {b.rate: audio_io.StreamResampler(sr_in, b.rate, channels) for b in branches}
     ready = {name: fifo for b in branches for name, fifo in b.ready.items()}
     names = list(models)
-    # input not yet matched by output, for the residual (mixture minus targets, at the input rate,
-    # so it also keeps what lies above the model's Nyquist frequency)
+    keep = opts.output_names(names)
+    rest_to = opts.rest_target(names)
+    # input not yet matched by output, for the residual and the rest (mixture minus targets,
+    # at the input rate, so they also keep what lies above the model's Nyquist frequency)
     pending = _Fifo(channels)
+    need_rest = opts.residual or rest_to is not None
     written = 0
     n_read = 0
     peak = 0.0
@@ -341,8 +379,12 @@ def _separate_stream(blocks: Iterable[np.ndarray], sr_in: int, channels: int, n_
         nonlocal written
         m = n_read - written if last else min(min(f.size for f in ready.values()), n_read - written)  # exact length
         out = {name: ready[name].take(m) for name in names}
-        if opts.residual:
-            out[RESIDUAL] = pending.take(m) - sum(out.values())
+        mixture = pending.take(m) if need_rest else None
+        if rest_to is not None:
+            out[rest_to] = out[rest_to] + opts.rest_share * (mixture - sum(out.values()))
+        out = {name: out[name] for name in keep if name != RESIDUAL}
+        if opts.residual:  # the mixture minus the targets returned
+            out[RESIDUAL] = mixture - sum(out.values())
         written += m
         return out
 
@@ -351,13 +393,13 @@ def _separate_stream(blocks: Iterable[np.ndarray], sr_in: int, channels: int, n_
             raise SaesepError("input contains NaN or infinite samples")
         peak = max(peak, float(np.abs(block).max()) if block.size else 0.0)
         n_read += block.shape[1]
-        if opts.residual:
+        if need_rest:
             pending.push(block)
         at_rate = {rate: resample(block) for rate, resample in to_model.items()}
         for b in branches:
             b.feed(at_rate[b.rate])
         out = emit(last=False)
-        if out[names[0]].shape[1]:
+        if out[keep[0]].shape[1]:
             yield out
         if on_progress:
             on_progress(block.shape[1])
@@ -375,8 +417,8 @@ def separate(audio: np.ndarray, sample_rate: int, models: Model | dict[str, Mode
              options: SeparationOptions | None = None, block_seconds: float = 10.0) -> dict[str, np.ndarray]:
     """Separate an in-memory signal. ``audio``: ``(channels, samples)`` or ``(samples,)``.
 
-    Returns ``{target: (channels, samples)}`` (plus ``residual`` if asked), at
-    ``sample_rate`` and with the input's shape.
+    Returns ``{target: (channels, samples)}`` for ``options.outputs`` (default: every
+    model's target; plus ``residual`` if asked), at ``sample_rate`` and with the input's shape.
     """
     opts = options or SeparationOptions()
     if isinstance(models, Model):
@@ -437,7 +479,7 @@ def extract_file(input_path, models: Model | dict[str, Model], out_dir, options:
     inf = audio_io.info(input_path)
     if inf.frames == 0:
         raise SaesepError(f"'{input_path}' is empty (0 samples)")
-    names = list(models) + ([RESIDUAL] if opts.residual else [])
+    names = opts.output_names(models)
     paths = {n: output_path(input_path, out_dir, n, fmt, template) for n in names}
     src = Path(input_path).resolve()
     for n, p in paths.items():

@@ -126,3 +126,18 @@ def test_target_all_extracts_every_builtin_role_in_one_pass(runner, tmp_path):
     res = runner.invoke(main, ["extract", str(song), "-t", "all", "--wiener", "-o", str(tmp_path / "o"), "-q"])
     assert res.exit_code == 0, res.output
     assert sorted(p.name for p in (tmp_path / "o" / "song").iterdir()) == ["bass.wav", "drums.wav", "lead.wav", "other.wav"]
+
+
+def test_target_other_runs_the_four_builtins_and_writes_other_only(runner, tmp_path):
+    song = _song(tmp_path / "song.wav", seconds=2.0, sr=44100)
+    res = runner.invoke(main, ["extract", str(song), "-t", "other", "-o", str(tmp_path / "o"), "-q"])
+    assert res.exit_code == 0, res.output
+    assert [p.name for p in (tmp_path / "o" / "song").iterdir()] == ["other.wav"]
+    blend, _ = sf.read(tmp_path / "o" / "song" / "other.wav")
+    res = runner.invoke(main, ["extract", str(song), "-t", "other", "--rest-to", "none", "-o", str(tmp_path / "d"), "-q"])
+    assert res.exit_code == 0, res.output
+    direct, _ = sf.read(tmp_path / "d" / "song" / "other.wav")
+    assert blend.shape == direct.shape and np.abs(blend - direct).max() > 1e-3
+    _one_line_error(runner.invoke(main, ["extract", str(song), "-t", "bass", "--rest-to", "lead", "-o", str(tmp_path / "e")]))
+    _one_line_error(runner.invoke(main, ["extract", str(song), "-t", "all", "--rest-share", "2", "-o", str(tmp_path / "e")]))
+    assert not (tmp_path / "e").exists()

@@ -376,3 +376,39 @@ def test_band_limited_model_trains_separates_and_shares_the_stft(track_folder, t
     other = load(out)
     other.target = "other"
     assert len(stft_groups({"bass": full, "other": other})) == 1
+
+
+def test_other_takes_half_of_what_the_four_roles_leave(tiny_model, track_folder):
+    """rest_to: with bass, lead, drums and other together, other is the average of its own
+    estimate and the mixture minus the other three; outputs picks what is returned, the
+    residual is the mixture minus what is returned; bad settings are one-line errors."""
+    from saesep.model import Model, StackedDNN
+
+    _, bass = tiny_model
+    torch.manual_seed(1)
+    models = {"bass": bass}
+    for role in ("lead", "other", "drums"):
+        net = StackedDNN(bass.spectral.net_bins, bass.spectral.context_frames)
+        net.add_layer("random")
+        models[role] = Model(net.eval(), bass.spectral, role)
+    mix, sr = sf.read(track_folder / "test" / "track00" / "mixture.wav", dtype="float32", always_2d=True)
+    x = mix.T[:, : int(1.7 * sr) + 3]
+    kw = dict(segment_seconds=0.5, precision="float32")
+    plain = separate(x, sr, models, SeparationOptions(rest_to=None, **kw), block_seconds=0.3)
+    auto = separate(x, sr, models, SeparationOptions(**kw), block_seconds=0.3)
+    rest = x - sum(plain.values())
+    assert np.abs(auto["other"] - (plain["other"] + 0.5 * rest)).max() < 1e-5
+    for role in ("bass", "lead", "drums"):
+        assert np.array_equal(auto[role], plain[role])
+    share = separate(x, sr, models, SeparationOptions(rest_to="lead", rest_share=1.0, **kw), block_seconds=0.3)
+    assert np.abs(share["lead"] - (plain["lead"] + rest)).max() < 1e-5
+    only = separate(x, sr, models, SeparationOptions(outputs=("other",), residual=True, **kw), block_seconds=0.3)
+    assert set(only) == {"other", "residual"}
+    assert np.abs(only["other"] - auto["other"]).max() < 1e-6
+    assert np.abs(only["residual"] - (x - only["other"])).max() < 1e-6
+    # three roles only: auto does nothing
+    three = {k: models[k] for k in ("bass", "lead", "other")}
+    assert np.array_equal(separate(x, sr, three, SeparationOptions(**kw), block_seconds=0.3)["other"], plain["other"])
+    for bad in (dict(rest_to="vocals"), dict(rest_share=0.0), dict(outputs=("vocals",))):
+        with pytest.raises(SaesepError):
+            separate(x, sr, models, SeparationOptions(**bad, **kw))

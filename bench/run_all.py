@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""`make bench`: speed, memory, data loading, training, masks, quality and timbre-shift benchmarks, one after the other."""
+"""`make bench`: speed, memory, data loading, training, masks, other-with-the-rest, quality and timbre-shift benchmarks, one after the other."""
 
 import subprocess
 import sys
@@ -7,7 +7,7 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 RUNS = [["speed.py"], ["speed.py", "--model", "saesep/models/lead.pt", "--no-umx", "--name", "speed_cpu_lead"], ["memory.py"], ["loader.py"], ["loader.py", "--threads", "1", "--workers", "0,1"],
-        ["training.py", "--eval-tracks", "60"], ["masks.py"], ["quality.py"],
+        ["training.py", "--eval-tracks", "60"], ["masks.py"], ["complement.py"], ["quality.py"],
         # the whole test split against Open-Unmix (reuses the Open-Unmix models quality.py trained)
         ["quality.py", "--tracks", "1000", "--methods", "saesep,open-unmix", "--name", "quality_full"],
         ["fontshift.py"]]

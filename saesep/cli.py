@@ -86,14 +86,31 @@ def train(data, target, valid, out, preset, plot, resume, device, quiet, **opts)
 
 
 # -------------------------------------------------------------------------- extract
+def _with_rest(target, rest_to) -> bool:
+    """Whether the built-in ``target`` takes half of what all four built-ins leave (other, by default)."""
+    from . import models as builtin
+    from .separation import ROLES
+
+    return target == "other" and rest_to == "auto" and set(ROLES) <= set(builtin.available())
+
+
+def _builtin_paths(target=None) -> list[str]:
+    """The built-in model files: ``target``'s first, then the other roles'."""
+    from . import models as builtin
+
+    avail = builtin.available()
+    if not avail:
+        raise SaesepError("no built-in models are installed; pass --model FILE")
+    first = [str(builtin.path_for(target))] if target else []
+    return first + [str(p) for t, p in avail.items() if t != target]
+
+
 def _load_models(model_paths, target, device):
     from . import model as model_io
     from . import models as builtin
 
     if target == "all" and not model_paths:
-        model_paths = [str(p) for p in builtin.available().values()]
-        if not model_paths:
-            raise SaesepError("no built-in models are installed; pass --model FILE")
+        model_paths = _builtin_paths()
     elif not model_paths:
         model_paths = [str(builtin.path_for(target or "bass"))]
     models = {}
@@ -147,16 +164,13 @@ def extract(inputs, model_paths, target, out_dir, filename, fmt, bits, residual,
     """
     from tqdm.auto import tqdm
 
-    from .separation import ROLES, SeparationOptions, extract_file, find_audio_files, output_path
+    from .separation import SeparationOptions, extract_file, find_audio_files, output_path
     from .training import resolve_device
-
-    from . import models as builtin
 
     dev = _run(resolve_device, device)
     outputs = None
-    if target == "other" and not model_paths and rest_to == "auto" and set(ROLES) <= set(builtin.available()):
-        # other = its own estimate averaged with the mixture minus the other three roles' estimates
-        model_paths, outputs = [str(builtin.path_for(r)) for r in ROLES], ("other",)
+    if not model_paths and _with_rest(target, rest_to):
+        model_paths, outputs = _run(_builtin_paths, target), (target,)
     models = _run(_load_models, model_paths, None if outputs else target, dev)
     opts = _run(SeparationOptions, mask="soft" if wiener else mask, mask_power=mask_power, residual=residual,
                 segment_seconds=segment, device=dev, precision=precision, rest_to=rest_to, rest_share=rest_share,
@@ -309,8 +323,11 @@ def corpus_info_cmd(root):
 @main.command()
 @click.option("--data", required=True, type=click.Path(file_okay=False), help="Track folder (MUSDB layout).")
 @click.option("--split", default="test", show_default=True)
-@click.option("-m", "--model", "model_path", type=click.Path(dir_okay=False), help="Model file (needed for method saesep).")
-@click.option("-t", "--target", default=None, help="Target stem (default: the model's).")
+@click.option("-m", "--model", "model_paths", multiple=True, type=click.Path(dir_okay=False),
+              help="Model file (repeat to run several together and score the target's output). "
+                   "Default: the built-in model for --target (for other: all four, as saesep extract -t other).")
+@click.option("-t", "--target", default=None, help="Target stem (default: the first model's; bass without -m).")
+@click.option("--rest-to", default="auto", show_default=True, help="As for saesep extract.")
 @click.option("--method", "methods", default="saesep", show_default=True,
               help="Comma-separated: saesep, irm1, irm2, ibm, oracle-mag, mixture, nmf.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write the full results as JSON here.")
@@ -318,16 +335,19 @@ def corpus_info_cmd(root):
 @click.option("--tracks", "max_tracks", default=None, type=int, help="Only the first N tracks that have the target.")
 @click.option("--no-per-track", is_flag=True, help="Print only the medians.")
 @click.option("-q", "--quiet", is_flag=True)
-def evaluate(data, split, model_path, target, methods, json_path, jobs, max_tracks, no_per_track, quiet):
+def evaluate(data, split, model_paths, target, rest_to, methods, json_path, jobs, max_tracks, no_per_track, quiet):
     """Score extraction with museval BSS Eval v4 (1 s windows; median over windows, then tracks) and SI-SDR."""
+    from . import models as builtin
     from .evaluation import evaluate as eval_api, format_table
 
-    if model_path is None and target is None:
-        target = "bass"
-        model_path = _run(lambda: str(__import__("saesep.models", fromlist=["path_for"]).path_for(target)))
     ms = [m.strip() for m in methods.split(",") if m.strip()]
-    res = _run(eval_api, data, split, model=model_path, target=target, methods=ms, jobs=jobs, progress=_progress(quiet),
-               max_tracks=max_tracks)
+    model_paths = list(model_paths)
+    if not model_paths and (target is None or "saesep" in ms):
+        target = target or "bass"
+        model_paths = _run(_builtin_paths, target) if _with_rest(target, rest_to) else \
+            [str(_run(builtin.path_for, target))]
+    res = _run(eval_api, data, split, model=model_paths or None, target=target, methods=ms, jobs=jobs,
+               progress=_progress(quiet), max_tracks=max_tracks, rest_to=rest_to)
     click.echo(format_table(res, per_track=not no_per_track))
     if json_path:
         from .audio import atomic_output

@@ -147,11 +147,11 @@ def _one_thread() -> None:
 
 
 def _eval_track(args) -> dict:
-    track_dir, target, methods, model_path, cfg_dict, nmf = args
+    track_dir, target, methods, model_paths, rest_to, cfg_dict, nmf = args
     from . import model as model_io
     from .config import from_dict
     from .datasets import find_tracks
-    from .separation import separate
+    from .separation import SeparationOptions, separate
 
     t = next(t for t in find_tracks(Path(track_dir).parent) if t.path == Path(track_dir))
     if target not in t.stems:
@@ -169,7 +169,11 @@ def _eval_track(args) -> dict:
     res = {"track": t.name, "seconds": round(mix.shape[1] / sr, 2), "methods": {}}
     for m in methods:
         if m == "saesep":
-            est = separate(mix, sr, model_io.load(model_path))[target]
+            models = {}
+            for p in model_paths:
+                loaded = model_io.load(p)
+                models[loaded.target] = loaded
+            est = separate(mix, sr, models, SeparationOptions(rest_to=rest_to, outputs=(target,)))[target]
         elif m == "nmf":
             est = nmf.separate(mix, sr)
         else:
@@ -180,10 +184,14 @@ def _eval_track(args) -> dict:
 
 def evaluate(data, split: str = "test", model=None, target: str | None = None, methods=("saesep",),
              jobs: int | None = None, progress: bool = True, spectral: SpectralConfig | None = None,
-             max_tracks: int | None = None) -> dict:
+             max_tracks: int | None = None, rest_to: str | None = "auto") -> dict:
     """Score methods on every track of ``data/split``; returns per-track and aggregate medians.
 
-    model: path of a model file (needed for ``saesep``; its STFT settings are used for the oracles).
+    model: path of a model file (needed for ``saesep``; its STFT settings are used for the
+        oracles), or a list of paths: the models run together, as ``saesep extract`` with
+        several models does, and the target's output is scored (with bass, lead, drums and
+        other, other takes half of what they leave: ``rest_to``, see ``SeparationOptions``).
+    target: the stem scored (default: the first model's).
     max_tracks: score only the first N tracks (in name order) that have the target.
     """
     import multiprocessing
@@ -196,16 +204,27 @@ def evaluate(data, split: str = "test", model=None, target: str | None = None, m
     from . import model as model_io
     from .config import to_dict
     from .datasets import find_tracks, require_target
+    from .separation import SeparationOptions
 
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise SaesepError(f"unknown method(s) {', '.join(unknown)} (choose from {', '.join(METHODS)})")
-    if model is not None:
-        loaded = model_io.load(model)
-        if target is not None and loaded.target != target:
-            raise SaesepError(f"model '{model}' extracts '{loaded.target}', not '{target}'")
-        target = loaded.target
-        spectral = spectral or loaded.spectral
+    paths = [] if model is None else [str(model)] if isinstance(model, (str, Path)) else [str(p) for p in model]
+    if paths:
+        loaded = {}
+        for p in paths:
+            m = model_io.load(p)
+            if m.target in loaded:
+                raise SaesepError(f"two models extract '{m.target}'")
+            loaded[m.target] = m
+        first = next(iter(loaded.values()))
+        if target is not None and target not in loaded:
+            if len(paths) == 1:
+                raise SaesepError(f"model '{paths[0]}' extracts '{first.target}', not '{target}'")
+            raise SaesepError(f"no model extracts '{target}' (the models extract {', '.join(loaded)})")
+        target = target or first.target
+        spectral = spectral or loaded[target].spectral
+        rest = SeparationOptions(rest_to=rest_to).rest_target(loaded)  # a bad rest target: one line, before any work
     elif "saesep" in methods:
         raise SaesepError("method 'saesep' needs --model")
     if target is None:
@@ -219,7 +238,7 @@ def evaluate(data, split: str = "test", model=None, target: str | None = None, m
     nmf = None
     if "nmf" in methods:
         nmf = NMFBaseline(spectral).fit(find_tracks(data, "train") if (Path(data) / "train").is_dir() else tracks, target)
-    args = [(str(t.path), target, list(methods), str(model) if model else None, to_dict(spectral), nmf) for t in tracks]
+    args = [(str(t.path), target, list(methods), paths, rest_to, to_dict(spectral), nmf) for t in tracks]
     jobs = jobs or os.cpu_count() or 1
     rows = []
     with tqdm(total=len(args), disable=not progress, unit="track", desc=f"evaluate {target}") as bar:
@@ -238,7 +257,9 @@ def evaluate(data, split: str = "test", model=None, target: str | None = None, m
     for m in methods:
         agg[m] = {k: float(np.nanmedian([r["methods"][m][k] for r in scored])) if scored else float("nan")
                   for k in ("SDR", "SIR", "SAR", "ISR", "SI-SDR")}
-    return {"data": str(data), "split": split, "target": target, "model": str(model) if model else None,
+    return {"data": str(data), "split": split, "target": target,
+            "model": (paths[0] if len(paths) == 1 else paths) if paths else None,
+            "rest_to": rest if paths else None,
             "spectral": to_dict(spectral), "tracks": rows, "median": agg}
 
 

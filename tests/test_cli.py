@@ -141,3 +141,32 @@ def test_target_other_runs_the_four_builtins_and_writes_other_only(runner, tmp_p
     _one_line_error(runner.invoke(main, ["extract", str(song), "-t", "bass", "--rest-to", "lead", "-o", str(tmp_path / "e")]))
     _one_line_error(runner.invoke(main, ["extract", str(song), "-t", "all", "--rest-share", "2", "-o", str(tmp_path / "e")]))
     assert not (tmp_path / "e").exists()
+
+
+def test_evaluate_target_other_scores_what_extract_other_writes(runner, tmp_path):
+    """saesep evaluate -t other (no -m) runs the four built-ins as extract -t other does."""
+    pytest.importorskip("museval")
+    from conftest import synthetic_track
+
+    d = tmp_path / "data" / "test" / "song"
+    d.mkdir(parents=True)
+    stems = synthetic_track(0, seconds=3.0, sr=44100)
+    stems["lead"] = 0.5 * stems.pop("drums")
+    for name, a in stems.items():
+        sf.write(d / f"{name}.wav", a.T, 44100, subtype="FLOAT")
+    sf.write(d / "mixture.wav", sum(stems.values()).T, 44100, subtype="FLOAT")
+    out = tmp_path / "res.json"
+    res = runner.invoke(main, ["evaluate", "--data", str(tmp_path / "data"), "-t", "other", "--json", str(out), "-q", "-j", "1"])
+    assert res.exit_code == 0, res.output
+    import json
+
+    r = json.loads(out.read_text())
+    assert r["rest_to"] == "other" and len(r["model"]) == 4 and r["model"][0].endswith("other.pt")
+    res = runner.invoke(main, ["extract", str(d / "mixture.wav"), "-t", "other", "-o", str(tmp_path / "o"), "-q"])
+    assert res.exit_code == 0, res.output
+    from saesep.evaluation import bss_eval
+
+    est, _ = sf.read(tmp_path / "o" / "song" / "other.wav", dtype="float32", always_2d=True)
+    ref, mix = stems["other"], sum(stems.values())
+    # the file is 16-bit: the same scores to within its quantisation
+    assert r["tracks"][0]["methods"]["saesep"]["SDR"] == pytest.approx(bss_eval(ref, est.T, mix, 44100)["SDR"], abs=0.05)

@@ -47,3 +47,38 @@ def test_evaluate_model_and_baselines(track_folder, tiny_model):
     assert first["tracks"][0]["methods"]["mixture"] == res["tracks"][0]["methods"]["mixture"]
     with pytest.raises(SaesepError, match="at least 1"):
         evaluate(track_folder, "test", model=tiny_model[0], progress=False, max_tracks=0)
+
+
+def test_evaluate_several_models_scores_the_targets_joint_output(track_folder, tiny_model, tmp_path):
+    """A list of models runs as saesep extract runs them: with bass, lead, drums and other,
+    other's scored output takes half of what the four leave (rest_to), as separate() gives it."""
+    import torch
+
+    from saesep.model import Model, StackedDNN, save
+    from saesep.separation import SeparationOptions, separate
+
+    bass = tiny_model[1]
+    paths = {"bass": str(tiny_model[0])}
+    torch.manual_seed(0)
+    for role in ("lead", "other", "drums"):
+        net = StackedDNN(bass.spectral.net_bins, bass.spectral.context_frames)
+        net.add_layer("random")
+        paths[role] = str(tmp_path / f"{role}.pt")
+        save(Model(net.eval(), bass.spectral, role), paths[role])
+    order = [paths["other"], paths["bass"], paths["lead"], paths["drums"]]
+    joint = evaluate(track_folder, "test", model=order, methods=["saesep"], jobs=1, progress=False)
+    alone = evaluate(track_folder, "test", model=order, methods=["saesep"], jobs=1, progress=False, rest_to=None)
+    assert joint["target"] == "other" and joint["rest_to"] == "other" and alone["rest_to"] is None
+    from saesep.model import load
+
+    models = {r: load(p) for r, p in paths.items()}
+    d = track_folder / "test" / joint["tracks"][0]["track"]
+    mix, sr = sf.read(d / "mixture.wav", dtype="float32", always_2d=True)
+    ref, _ = sf.read(d / "other.wav", dtype="float32", always_2d=True)
+    est = separate(mix.T, sr, models, SeparationOptions(outputs=("other",)))["other"]
+    assert joint["tracks"][0]["methods"]["saesep"]["SDR"] == pytest.approx(bss_eval(ref.T, est, mix.T, sr)["SDR"], abs=1e-4)
+    assert joint["median"]["saesep"]["SDR"] != alone["median"]["saesep"]["SDR"]
+    with pytest.raises(SaesepError, match="no model extracts 'vocals'"):
+        evaluate(track_folder, "test", model=order, target="vocals", progress=False)
+    with pytest.raises(SaesepError, match="rest target"):
+        evaluate(track_folder, "test", model=order, progress=False, rest_to="vocals")

@@ -132,7 +132,10 @@ class BlockSampler:
                 ch = a.shape[0]
                 pick = int(u * (ch + 1)) if ch > 1 else 0
                 mono = a[pick, :n] if pick < ch else a[:, :n].mean(0)
-                specs.setdefault(stem, []).append(stft(mono, self.cfg)[:self.cfg.net_bins])  # the network's band
+                spec = stft(mono, self.cfg)
+                if self.cfg.net_bins < spec.shape[0]:  # keep a copy of the network's band, free the rest now
+                    spec = spec[:self.cfg.net_bins].copy()
+                specs.setdefault(stem, []).append(spec)
         for stem, lst in specs.items():
             # concatenate tracks with a gap of `margin` silent frames so blocks never straddle two tracks
             gap = np.zeros((self.cfg.net_bins, 2 * margin + 1), np.complex64)

@@ -79,6 +79,24 @@ def score_all(jobs, processes: int = 2):
             yield window.popleft().result()
 
 
+def score_estimates(tracks, role: str, estimates) -> dict:
+    """BSS Eval v4 of ``estimates(mix, sr) -> {method: estimate}`` against each track's ``role``
+    stem; returns ``{track: {method: scores}}``."""
+    from saesep import audio as audio_io
+
+    def jobs():
+        for t in tracks:
+            ref, sr = audio_io.read(t.stems[role])
+            mix, _ = audio_io.read(t.mixture)
+            for method, est in estimates(mix, sr).items():
+                yield (t.name, method), ref, est, mix, sr
+
+    scores: dict = {}
+    for (track, method), s in score_all(jobs()):
+        scores.setdefault(track, {})[method] = s
+    return scores
+
+
 def gap_closed(saesep: float, mixture: float, irm1: float) -> float:
     """Share of the passthrough → IRM1 SDR gap that saesep closes (NaN when there is no gap)."""
     gap = irm1 - mixture

@@ -29,9 +29,9 @@ import json
 
 import numpy as np
 
-from common import RESULTS, ROOT, gap_closed, paired, per_track, score_all, write_results
+from common import RESULTS, ROOT, gap_closed, paired, per_track, score_estimates, write_results
 
-from saesep import audio as audio_io, model as model_io, models as builtin  # noqa: E402
+from saesep import model as model_io, models as builtin  # noqa: E402
 from saesep.datasets import find_tracks, require_target  # noqa: E402
 from saesep.separation import RESIDUAL, SeparationOptions, separate  # noqa: E402
 
@@ -63,16 +63,7 @@ def main() -> None:
     models = {n: model_io.load(p) for n, p in builtin.available().items()}
     tracks = require_target(find_tracks(args.data, args.split), args.role, args.data)[: args.tracks]
 
-    def jobs():
-        for t in tracks:
-            ref, sr = audio_io.read(t.stems[args.role])
-            mix, _ = audio_io.read(t.mixture)
-            for method, est in estimates(mix, sr, args.role, models, shares).items():
-                yield (t.name, method), ref, est, mix, sr
-
-    scores: dict = {}
-    for (track, method), s in score_all(jobs()):
-        scores.setdefault(track, {})[method] = s
+    scores = score_estimates(tracks, args.role, lambda mix, sr: estimates(mix, sr, args.role, models, shares))
     stored = json.loads((RESULTS / f"{args.role}.eval.json").read_text())
     floor, ceiling = per_track(stored, "SDR", "mixture"), per_track(stored, "SDR", "irm1")
     med = lambda d: float(np.nanmedian(list(d.values())))  # noqa: E731

@@ -5,6 +5,9 @@ is to the CPU's matrix-multiply limit.
 
 Usage: python bench/speed.py [--seconds 240] [--model saesep/models/lead.pt] [--device cpu] [--name speed_cpu_lead]
 (default model: the built-in bass, what `saesep extract song.wav` runs)
+       python bench/speed.py --roles --no-umx --name speed_cpu_roles
+(also the built-in other alone, `-t other` — the four built-ins, other taking half of what
+they leave — and `-t all`)
 """
 
 from __future__ import annotations
@@ -73,12 +76,31 @@ def umx_speed(path, seconds: float, device: str) -> dict:
     return {"wall_s": round(wall, 2), "x_realtime": round(seconds / wall, 1), "config": "OpenUnmix n_fft 4096 hop 1024 hidden 512, 1 target, niter 1 (untrained weights: same cost; EM needs the residual as a second source)"}
 
 
+def roles_speed(song, seconds: float, device: str) -> dict:
+    """Wall time of the built-in other alone, of ``-t other`` (the four built-ins, other with half
+    the rest) and of ``-t all``, on the same file."""
+    ms = {n: model_io.load(p, device) for n, p in builtin.available().items()}
+    runs = (("other alone", {"other": ms["other"]}, SeparationOptions(device=device)),
+            ("-t other (four models, other with half the rest)", ms, SeparationOptions(device=device, outputs=("other",))),
+            ("-t all", ms, SeparationOptions(device=device)))
+    out = {}
+    for label, models, opts in runs:
+        extract_file(song, models, WORK / "out_warm", opts)
+        t = time.time()
+        extract_file(song, models, WORK / "out", opts)
+        wall = time.time() - t
+        out[label] = {"wall_s": round(wall, 2), "x_realtime": round(seconds / wall, 1)}
+        print(f"{label:<50} {wall:6.2f} s: {seconds / wall:7.1f} x real time")
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=240.0)
     ap.add_argument("--model", default=None)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--no-umx", action="store_true")
+    ap.add_argument("--roles", action="store_true", help="Also time other alone, -t other and -t all (built-in models).")
     ap.add_argument("--name", default=None, help="results file name under bench/results/ (default speed_DEVICE)")
     args = ap.parse_args()
     song = long_song(args.seconds, WORK / f"song_{int(args.seconds)}s.wav")
@@ -111,6 +133,8 @@ def main():
                       "network_gflop_per_audio_s": round(network_gflop_per_audio_second(m, 2), 3)}
         print(f"{label:<27} {wall:6.2f} s for {args.seconds:.0f} s of audio: {args.seconds / wall:7.1f} x real time")
     m.spectral.stereo = "channels"
+    if args.roles:
+        res["roles"] = roles_speed(song, args.seconds, args.device)
     gf = matmul_gflops(args.device, dtype)
     res["precision"] = str(dtype).replace("torch.", "")
     net_gflops = res["saesep"]["network_gflop_per_audio_s"] * args.seconds / res["saesep"]["wall_s"]

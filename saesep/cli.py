@@ -87,11 +87,14 @@ def train(data, target, valid, out, preset, plot, resume, device, quiet, **opts)
 
 # -------------------------------------------------------------------------- extract
 def _with_rest(target, rest_to) -> bool:
-    """Whether the built-in ``target`` takes half of what all four built-ins leave (other, by default)."""
+    """Whether the built-in ``target`` takes a share of what all four built-ins leave, so that
+    all four must run: other by default (``auto``), any role named by ``--rest-to``."""
     from . import models as builtin
     from .separation import ROLES
 
-    return target == "other" and rest_to == "auto" and set(ROLES) <= set(builtin.available())
+    if target not in ROLES or not set(ROLES) <= set(builtin.available()):
+        return False
+    return rest_to == target or (rest_to == "auto" and target == "other")
 
 
 def _builtin_paths(target=None) -> list[str]:

@@ -134,6 +134,9 @@ def test_target_other_runs_the_four_builtins_and_writes_other_only(runner, tmp_p
     assert res.exit_code == 0, res.output
     assert [p.name for p in (tmp_path / "o" / "song").iterdir()] == ["other.wav"]
     blend, _ = sf.read(tmp_path / "o" / "song" / "other.wav")
+    res = runner.invoke(main, ["extract", str(song), "-t", "other", "--rest-to", "other", "-o", str(tmp_path / "x"), "-q"])
+    assert res.exit_code == 0, res.output
+    assert np.array_equal(sf.read(tmp_path / "x" / "song" / "other.wav")[0], blend)  # named: the same four models
     res = runner.invoke(main, ["extract", str(song), "-t", "other", "--rest-to", "none", "-o", str(tmp_path / "d"), "-q"])
     assert res.exit_code == 0, res.output
     direct, _ = sf.read(tmp_path / "d" / "song" / "other.wav")

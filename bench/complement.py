@@ -14,7 +14,8 @@ ratio mask:
   other, ``-t other`` does it by default); ``--shares 0.3,0.7`` adds ``share 0.3`` … (that
   share of the rest instead of half);
 - ``soft``: all four models with ``--mask soft`` (models with another STFT, the bass,
-  do not enter the role's mask), without the rest share.
+  do not enter the role's mask), without the rest share; ``soft+rest``: the same plus half
+  the rest (what ``saesep extract -t all --wiener`` gives for other).
 
 Prints the median SDR of each, the paired difference against ``direct`` and the share of
 the passthrough → IRM1 gap closed (passthrough and IRM1 from the role's stored scores,
@@ -35,7 +36,7 @@ from saesep import model as model_io, models as builtin  # noqa: E402
 from saesep.datasets import find_tracks, require_target  # noqa: E402
 from saesep.separation import RESIDUAL, SeparationOptions, separate  # noqa: E402
 
-METHODS = ("direct", "complement", "mean", "soft")
+METHODS = ("direct", "complement", "mean", "soft", "soft+rest")
 
 
 def estimates(mix: np.ndarray, sr: int, role: str, models: dict, shares=()) -> dict:
@@ -43,8 +44,9 @@ def estimates(mix: np.ndarray, sr: int, role: str, models: dict, shares=()) -> d
     direct = separate(mix, sr, models[role])[role]
     complement = separate(mix, sr, others, SeparationOptions(residual=True))[RESIDUAL]
     soft = separate(mix, sr, models, SeparationOptions(mask="soft", rest_to=None))[role]
+    soft_rest = separate(mix, sr, models, SeparationOptions(mask="soft", rest_to=role, outputs=(role,)))[role]
     mean = separate(mix, sr, models, SeparationOptions(rest_to=role, outputs=(role,)))[role]  # the product's path
-    out = {"direct": direct, "complement": complement, "mean": mean, "soft": soft}
+    out = {"direct": direct, "complement": complement, "mean": mean, "soft": soft, "soft+rest": soft_rest}
     for w in shares:
         out[f"share {w:g}"] = (1 - w) * direct + w * complement
     return out

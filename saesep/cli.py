@@ -116,14 +116,10 @@ def _load_models(model_paths, target, device):
         model_paths = _builtin_paths()
     elif not model_paths:
         model_paths = [str(builtin.path_for(target or "bass"))]
-    models = {}
-    for p in model_paths:
-        m = model_io.load(p, device)
-        if target not in (None, "all") and len(model_paths) == 1 and m.target != target:
-            raise SaesepError(f"model '{p}' extracts '{m.target}', not '{target}'")
-        if m.target in models:
-            raise SaesepError(f"two models extract '{m.target}'")
-        models[m.target] = m
+    models = model_io.load_models(model_paths, device)
+    only = next(iter(models.values()))
+    if target not in (None, "all") and len(model_paths) == 1 and only.target != target:
+        raise SaesepError(f"model '{model_paths[0]}' extracts '{only.target}', not '{target}'")
     return models
 
 

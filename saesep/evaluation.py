@@ -169,10 +169,7 @@ def _eval_track(args) -> dict:
     res = {"track": t.name, "seconds": round(mix.shape[1] / sr, 2), "methods": {}}
     for m in methods:
         if m == "saesep":
-            models = {}
-            for p in model_paths:
-                loaded = model_io.load(p)
-                models[loaded.target] = loaded
+            models = model_io.load_models(model_paths)
             est = separate(mix, sr, models, SeparationOptions(rest_to=rest_to, outputs=(target,)))[target]
         elif m == "nmf":
             est = nmf.separate(mix, sr)
@@ -211,12 +208,7 @@ def evaluate(data, split: str = "test", model=None, target: str | None = None, m
         raise SaesepError(f"unknown method(s) {', '.join(unknown)} (choose from {', '.join(METHODS)})")
     paths = [] if model is None else [str(model)] if isinstance(model, (str, Path)) else [str(p) for p in model]
     if paths:
-        loaded = {}
-        for p in paths:
-            m = model_io.load(p)
-            if m.target in loaded:
-                raise SaesepError(f"two models extract '{m.target}'")
-            loaded[m.target] = m
+        loaded = model_io.load_models(paths)
         first = next(iter(loaded.values()))
         if target is not None and target not in loaded:
             if len(paths) == 1:

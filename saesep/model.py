@@ -283,6 +283,17 @@ def load_payload(path) -> tuple[dict, dict]:
     return meta, payload
 
 
+def load_models(paths, device: str | torch.device = "cpu") -> dict[str, Model]:
+    """Load model files into ``{target: model}``, in order; two models for one target is an error."""
+    models: dict[str, Model] = {}
+    for p in paths:
+        m = load(p, device)
+        if m.target in models:
+            raise SaesepError(f"two models extract '{m.target}'")
+        models[m.target] = m
+    return models
+
+
 def load(path, device: str | torch.device = "cpu") -> Model:
     """Load a model file written by :func:`save`."""
     meta, payload = load_payload(path)

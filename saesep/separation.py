@@ -21,12 +21,12 @@ import torch
 
 from . import audio as audio_io
 from .config import SpectralConfig
+from .corpus import ROLES  # the built-in roles; "other" is everything else
 from .errors import SaesepError
 from .model import Model
 from .spectral import context_margin, frames_rfft, n_frames, window
 
 RESIDUAL = "residual"
-ROLES = ("bass", "lead", "other", "drums")  # the built-in roles; "other" is everything else
 MASKS = ("ratio", "none", "soft")
 PRECISIONS = ("auto", "float32", "bfloat16")
 

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 import numpy as np
-import scipy.fft
 import torch
 
 from . import audio as audio_io
@@ -24,7 +23,7 @@ from .config import SpectralConfig
 from .corpus import ROLES  # the built-in roles; "other" is everything else
 from .errors import SaesepError
 from .model import Model
-from .spectral import context_margin, frames_rfft, n_frames, window
+from .spectral import context_margin, n_frames, window
 
 RESIDUAL = "residual"
 MASKS = ("ratio", "none", "soft")
@@ -122,14 +121,15 @@ class _Engine:
         self.pad = cfg.n_fft // 2
         self.m = context_margin(cfg)
         self.seg = max(1, int(opts.segment_seconds * cfg.sample_rate / cfg.hop))
-        self.win = window(cfg)
-        self.w2 = self.win ** 2
+        win = window(cfg)
+        self.w2 = win ** 2
         # every output is zero above its model's band (max_freq): masks and the inverse
         # FFT need only the bins up to the widest band of the group
         self.top = max(m.spectral.net_bins for m in models.values())
         self.names = list(models)
         self.dev = next(iter(models.values())).net.layers[0].weight.device
         self.dtype = compute_dtype(opts.precision, str(self.dev))
+        self.win = torch.from_numpy(win).to(self.dev)
         # input buffer in padded coordinates: buf[0] is padded sample buf0
         self.buf = np.zeros((channels, self.pad), np.float32)
         self.buf0 = 0
@@ -171,53 +171,14 @@ class _Engine:
         out = np.concatenate(outs, axis=2)
         return out[..., : max(0, self.n_in - self.n_out)]
 
-    def _frames(self, a: int, b: int):
-        """Complex STFT frames [a, b) from the buffer, bins up to ``top``: ``(channels, b - a, top)``."""
-        s = a * self.hop - self.buf0
-        e = (b - 1) * self.hop + self.n_fft - self.buf0
-        return frames_rfft(self.buf[:, s:e], self.cfg, self.win)[..., :self.top]
-
     @torch.no_grad()
     def _segment(self, f1: int, n_frames: int | None) -> np.ndarray:
         f0, m = self.f0, self.m
         a, b = max(f0 - m, 0), f1 + m
         if n_frames is not None:
             b = min(b, n_frames)
-        spec = self._frames(a, b)  # (C, b - a, top), frame-major throughout
-        centre = spec[:, f0 - a:f1 - a]
-        mag = np.abs(spec)
-        mid = self.cfg.stereo == "mid" and self.ch > 1
-        net_in = np.abs(spec.mean(0, keepdims=True)) if mid else mag
         lo, hi = a - (f0 - m), (f1 + m) - b  # context frames beyond the signal: zeros
-        if lo or hi:
-            net_in = np.pad(net_in, ((0, 0), (lo, hi), (0, 0)))
-        frames = torch.from_numpy(net_in).to(self.dev)  # (chs, frames, top)
-        cmag = mag[:, f0 - a:f1 - a]  # |centre|
-        if mid:
-            ref = np.maximum(np.abs(centre.mean(0, keepdims=True)), 1e-8)
-        est = []
-        for model in self.models.values():
-            e = model.estimate_sequence(frames, self.dtype).float().cpu().numpy()  # (chs, n, top)
-            if mid:  # the mid estimate becomes a mask for every channel
-                e = np.minimum(e / ref, 1.0) * cmag
-            est.append(e)
-        outs = np.empty((len(est),) + centre.shape, np.complex64)  # (outputs, C, n, top)
-        if self.opts.mask == "soft":
-            p = self.opts.mask_power
-            background = np.maximum(cmag - sum(est), 0)
-            denom = sum(e ** p for e in est) + background ** p + 1e-12
-            for i, e in enumerate(est):
-                np.multiply(centre, e ** p / denom, out=outs[i])
-        else:
-            # |Ŝ| with the mixture phase = X · |Ŝ| / |X|
-            safe = np.where(cmag > 0, cmag, 1)
-            for i, e in enumerate(est):
-                r = np.divide(e, safe, out=e)
-                if self.opts.mask == "ratio":  # |Ŝ| at most |X| (silence where X = 0)
-                    np.multiply(centre, np.minimum(r, 1.0, out=r), out=outs[i])
-                else:  # unbounded; |Ŝ| with phase 0 where X = 0
-                    outs[i] = np.where(cmag > 0, centre * r, e * safe)
-        self._overlap_add(outs, f0, f1)
+        self._overlap_add(self._frames(a, b, lo, hi, f0, f1), f0, f1)
         self.f0 = f1
         # drop input no longer needed: next segment starts at frame f1 - m
         keep_from = max(f1 - m, 0) * self.hop
@@ -226,14 +187,52 @@ class _Engine:
             self.buf0 = keep_from
         return self._emit(f1 * self.hop)
 
-    def _overlap_add(self, specs: np.ndarray, f0: int, f1: int) -> None:
-        """specs: ``(outputs, C, n, top)`` frames f0..f1-1 (zero above ``top``), added into the
-        accumulators, which start at padded sample ``acc_base``.
+    def _frames(self, a: int, b: int, lo: int, hi: int, f0: int, f1: int) -> np.ndarray:
+        """STFT frames [a, b) of the buffer (``lo``/``hi`` zero frames of context beyond the
+        signal) → networks → masked centre frames f0..f1-1 → windowed inverse FFTs
+        ``(outputs, C, f1 - f0, n_fft)``. All in torch on the models' device: on a GPU only
+        the samples go there and the frames come back (numpy FFTs and masks left it waiting
+        on the CPU: 145x real time on an H100 against 279x on 2 CPU cores); on the CPU
+        torch's FFTs beat scipy's here (bass 300x → 364x). Frame-major throughout, and
+        bins only up to the widest band of the models (``top``): the rest is zero.
+        """
+        s = a * self.hop - self.buf0
+        e = (b - 1) * self.hop + self.n_fft - self.buf0
+        x = torch.from_numpy(self.buf[:, s:e]).to(self.dev)
+        spec = torch.fft.rfft(x.unfold(-1, self.n_fft, self.hop) * self.win)[..., :self.top]  # (C, b - a, top)
+        centre = spec[:, f0 - a:f1 - a]
+        mag = spec.abs()
+        mid = self.cfg.stereo == "mid" and self.ch > 1
+        net_in = spec.mean(0, keepdim=True).abs() if mid else mag
+        if lo or hi:
+            net_in = torch.nn.functional.pad(net_in, (0, 0, lo, hi))
+        cmag = mag[:, f0 - a:f1 - a]  # |centre|
+        est = []
+        for model in self.models.values():
+            e = model.estimate_sequence(net_in, self.dtype).float()  # (chs, n, top)
+            if mid:  # the mid estimate becomes a mask for every channel
+                e = (e / centre.mean(0, keepdim=True).abs().clamp_min(1e-8)).clamp_max(1.0) * cmag
+            est.append(e)
+        if self.opts.mask == "soft":
+            p = self.opts.mask_power
+            background = (cmag - sum(est)).clamp_min(0)
+            denom = sum(e ** p for e in est) + background ** p + 1e-12
+            outs = torch.stack([centre * (e ** p / denom) for e in est])
+        else:
+            # |Ŝ| with the mixture phase = X · |Ŝ| / |X|
+            safe = torch.where(cmag > 0, cmag, 1.0)
+            if self.opts.mask == "ratio":  # |Ŝ| at most |X| (silence where X = 0)
+                outs = torch.stack([centre * (e / safe).clamp_max(1.0) for e in est])
+            else:  # unbounded; |Ŝ| with phase 0 where X = 0
+                outs = torch.stack([torch.where(cmag > 0, centre * (e / safe), e.to(centre.dtype)) for e in est])
+        return (torch.fft.irfft(outs, n=self.n_fft) * self.win).cpu().numpy()
+
+    def _overlap_add(self, frames: np.ndarray, f0: int, f1: int) -> None:
+        """frames: windowed inverse FFTs ``(outputs, C, n, n_fft)`` of frames f0..f1-1, added
+        into the accumulators, which start at padded sample ``acc_base``.
         """
         n = f1 - f0
         off = f0 * self.hop - self.acc_base
-        frames = scipy.fft.irfft(specs, n=self.n_fft, axis=-1).astype(np.float32, copy=False)
-        frames *= self.win
         span = off + (n - 1) * self.hop + self.n_fft
         have = self.acc.shape[-1]
         if have < span:

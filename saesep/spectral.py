@@ -10,7 +10,6 @@ frames, so the ISTFT never divides by a vanishing window sum at the end.
 from __future__ import annotations
 
 import numpy as np
-import scipy.fft
 import torch
 
 from .config import SpectralConfig
@@ -46,29 +45,6 @@ def istft(spec: np.ndarray, cfg: SpectralConfig, length: int) -> np.ndarray:
 
     return librosa.istft(spec, n_fft=cfg.n_fft, hop_length=cfg.hop, window=cfg.librosa_window,
                          center=True, length=length).astype(np.float32)
-
-
-def frames_stft(padded: np.ndarray, cfg: SpectralConfig) -> np.ndarray:
-    """STFT of an already padded excerpt: frame ``i`` starts at sample ``i * hop``.
-
-    On the zero-padded signal these are the frames :func:`stft` (librosa) computes
-    on the whole file (tested to float precision). Returns ``(..., bins, frames)``.
-    """
-    return np.swapaxes(frames_rfft(padded, cfg), -1, -2)
-
-
-def frames_rfft(padded: np.ndarray, cfg: SpectralConfig, win: np.ndarray | None = None) -> np.ndarray:
-    """:func:`frames_stft` laid out frame-major, ``(..., frames, bins)`` complex64, C-contiguous:
-    the streaming separator's layout (network input, masks and inverse FFT all work on it).
-
-    Plain numpy framing + scipy's float32 rfft (4-5x numpy's here), so extraction does not
-    import librosa (and numba). ``win``: :func:`window` of ``cfg``, if already made.
-    """
-    x = np.asarray(padded, dtype=np.float32)
-    n = 1 + (x.shape[-1] - cfg.n_fft) // cfg.hop
-    frames = np.lib.stride_tricks.sliding_window_view(x, cfg.n_fft, axis=-1)[..., ::cfg.hop, :][..., :n, :]
-    frames = frames * (window(cfg) if win is None else win)
-    return scipy.fft.rfft(frames, axis=-1).astype(np.complex64, copy=False)  # float32 in, complex64 out
 
 
 def magnitude(spec: np.ndarray) -> np.ndarray:

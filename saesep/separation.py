@@ -464,10 +464,13 @@ class FileResult:
 
 def extract_file(input_path, models: Model | dict[str, Model], out_dir, options: SeparationOptions | None = None,
                  fmt: str = "wav", bits: str = "16", template: str = "{track}/{target}.{ext}",
-                 progress: bool = False, block_seconds: float = 10.0) -> FileResult:
+                 progress: bool = False, block_seconds: float = 5.0) -> FileResult:
     """Separate one file into ``out_dir`` (streamed; outputs written atomically).
 
     Outputs are at the input's sample rate, channel count and exact length.
+    ``block_seconds``: audio decoded (and written) at once; with the read-ahead, the output
+    queues and the writer's block in flight, 5 s instead of 10 lowers the peak RSS by
+    25-35 MB (built-in bass 401 → 376 MB, ``-t all`` 523 → 488 MB, 5-minute song).
     """
     from tqdm.auto import tqdm
 

@@ -52,14 +52,28 @@ def test_extracted_bass_beats_passthrough(tiny_model, track_folder):
     assert np.mean(gains) > 3.0, gains
 
 
-def whole_file_reference(model, x):
-    """The ratio-mask estimate from the STFT of the whole file (librosa) → network → ISTFT."""
+def whole_file_reference(model, x, mask="ratio", power=2.0):
+    """The estimate from the STFT of the whole file (librosa) → network → mask → ISTFT,
+    written out from the definitions: ``ratio`` (the default) |Ŝ| at most |X| with the
+    mixture phase, ``none`` |Ŝ| unbounded, ``soft`` X·Ŝᵖ/(Ŝᵖ + max(|X| − Ŝ, 0)ᵖ); with
+    ``stereo="mid"`` the network sees |mean of the channels| and its ratio to that
+    magnitude scales every channel."""
     cfg = model.spectral
-    spec = spectral.stft(x, cfg)
-    blocks = spectral.stack_context(torch.from_numpy(np.abs(spec)), cfg)
-    est = model.estimate(blocks).numpy().reshape(x.shape[0], -1, cfg.n_bins).transpose(0, 2, 1)
-    est = np.minimum(est, np.abs(spec))  # the default ratio mask: |Ŝ| at most |X|
-    return spectral.istft(est * spectral.phase(spec), cfg, x.shape[1])
+    spec = spectral.stft(x, cfg)  # (C, bins, frames)
+    mag = np.abs(spec)
+    mid = cfg.stereo == "mid" and x.shape[0] > 1
+    net_mag = np.abs(spec.mean(0, keepdims=True)) if mid else mag
+    blocks = spectral.stack_context(torch.from_numpy(net_mag), cfg)
+    est = model.estimate(blocks).numpy().reshape(net_mag.shape[0], -1, cfg.n_bins).transpose(0, 2, 1)
+    if mid:
+        est = np.minimum(est / np.maximum(net_mag, 1e-8), 1.0) * mag
+    if mask == "ratio":
+        out = np.minimum(est, mag) * spectral.phase(spec)
+    elif mask == "none":
+        out = est * spectral.phase(spec)
+    else:
+        out = spec * est ** power / (est ** power + np.maximum(mag - est, 0) ** power + 1e-12)
+    return spectral.istft(out, cfg, x.shape[1])
 
 
 @pytest.mark.parametrize("hop,max_freq", [(192, 0.0), (128, 3000.0)])
@@ -99,6 +113,26 @@ def test_streamed_equals_whole_file_reference(tiny_model, track_folder):
         a = separate(x, sr, model, SeparationOptions(mask=mask, segment_seconds=0.5), block_seconds=0.3)["bass"]
         b = separate(x, sr, model, SeparationOptions(mask=mask, segment_seconds=30), block_seconds=30)["bass"]
         assert np.abs(a - b).max() < 1e-5, mask
+
+
+@pytest.mark.parametrize("mask,stereo", [("none", "channels"), ("soft", "channels"), ("ratio", "mid"), ("soft", "mid")])
+def test_every_mask_and_mid_stereo_stream_to_the_whole_file_result(tiny_model, track_folder, mask, stereo):
+    """The streamed masks (torch, on the models' device) against the whole-file formulas."""
+    import copy
+
+    model = copy.deepcopy(tiny_model[1])
+    model.spectral.stereo = stereo
+    mix, sr = sf.read(track_folder / "test" / "track00" / "mixture.wav", dtype="float32", always_2d=True)
+    x = mix.T[:, : 3 * sr]
+    assert x.shape[0] == 2
+    ref = whole_file_reference(model, x, mask)
+    opts = SeparationOptions(mask=mask, segment_seconds=0.5, precision="float32")
+    streamed = separate(x, sr, model, opts, block_seconds=0.3)["bass"]
+    assert streamed.shape == x.shape
+    assert np.abs(streamed - ref).max() < 5e-5  # float32 rounding (the unbounded mask amplifies it)
+    assert 10 * np.log10(((streamed - ref) ** 2).sum() / (ref ** 2).sum()) < -90
+    # the masks differ from each other: each is checked against its own formula
+    assert np.abs(whole_file_reference(model, x, "ratio" if mask != "ratio" else "soft") - ref).max() > 1e-3
 
 
 @pytest.mark.parametrize("sr,channels", [(22050, 1), (44100, 2), (48000, 2), (44100, 1)])

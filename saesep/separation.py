@@ -470,7 +470,7 @@ def extract_file(input_path, models: Model | dict[str, Model], out_dir, options:
     Outputs are at the input's sample rate, channel count and exact length.
     ``block_seconds``: audio decoded (and written) at once; with the read-ahead, the output
     queues and the writer's block in flight, 5 s instead of 10 lowers the peak RSS by
-    25-35 MB (built-in bass 401 → 376 MB, ``-t all`` 523 → 488 MB, 5-minute song).
+    25-35 MB (in one process: built-in bass 401 → 376 MB, all four 523 → 488 MB, 5-minute song).
     """
     from tqdm.auto import tqdm
 

@@ -177,8 +177,7 @@ class _Engine:
         a, b = max(f0 - m, 0), f1 + m
         if n_frames is not None:
             b = min(b, n_frames)
-        lo, hi = a - (f0 - m), (f1 + m) - b  # context frames beyond the signal: zeros
-        self._overlap_add(self._frames(a, b, lo, hi, f0, f1), f0, f1)
+        self._overlap_add(self._frames(a, b, f0, f1), f0, f1)
         self.f0 = f1
         # drop input no longer needed: next segment starts at frame f1 - m
         keep_from = max(f1 - m, 0) * self.hop
@@ -187,9 +186,9 @@ class _Engine:
             self.buf0 = keep_from
         return self._emit(f1 * self.hop)
 
-    def _frames(self, a: int, b: int, lo: int, hi: int, f0: int, f1: int) -> np.ndarray:
-        """STFT frames [a, b) of the buffer (``lo``/``hi`` zero frames of context beyond the
-        signal) → networks → masked centre frames f0..f1-1 → windowed inverse FFTs
+    def _frames(self, a: int, b: int, f0: int, f1: int) -> np.ndarray:
+        """STFT frames [a, b) of the buffer (the context beyond the signal: zero frames)
+        → networks → masked centre frames f0..f1-1 → windowed inverse FFTs
         ``(outputs, C, f1 - f0, n_fft)``. All in torch on the models' device: on a GPU only
         the samples go there and the frames come back (numpy FFTs and masks left it waiting
         on the CPU: 145x real time on an H100 against 279x on 2 CPU cores); on the CPU
@@ -204,14 +203,17 @@ class _Engine:
         mag = spec.abs()
         mid = self.cfg.stereo == "mid" and self.ch > 1
         net_in = spec.mean(0, keepdim=True).abs() if mid else mag
+        cmag = mag[:, f0 - a:f1 - a]  # |centre|
+        if mid:
+            ref = net_in[:, f0 - a:f1 - a].clamp_min(1e-8)  # |mid| of the centre frames
+        lo, hi = a - (f0 - self.m), (f1 + self.m) - b  # context frames beyond the signal: zeros
         if lo or hi:
             net_in = torch.nn.functional.pad(net_in, (0, 0, lo, hi))
-        cmag = mag[:, f0 - a:f1 - a]  # |centre|
         est = []
         for model in self.models.values():
             e = model.estimate_sequence(net_in, self.dtype).float()  # (chs, n, top)
             if mid:  # the mid estimate becomes a mask for every channel
-                e = (e / centre.mean(0, keepdim=True).abs().clamp_min(1e-8)).clamp_max(1.0) * cmag
+                e = (e / ref).clamp_max(1.0) * cmag
             est.append(e)
         if self.opts.mask == "soft":
             p = self.opts.mask_power

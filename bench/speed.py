@@ -76,6 +76,14 @@ def umx_speed(path, seconds: float, device: str) -> dict:
     return {"wall_s": round(wall, 2), "x_realtime": round(seconds / wall, 1), "config": "OpenUnmix n_fft 4096 hop 1024 hidden 512, 1 target, niter 1 (untrained weights: same cost; EM needs the residual as a second source)"}
 
 
+def timed_extract(song, models, opts) -> float:
+    """Wall seconds of one extraction of ``song``, after a warm-up run (page cache, threads)."""
+    extract_file(song, models, WORK / "out_warm", opts)
+    t = time.time()
+    extract_file(song, models, WORK / "out", opts)
+    return time.time() - t
+
+
 def roles_speed(song, seconds: float, device: str) -> dict:
     """Wall time of the built-in other alone, of ``-t other`` (the four built-ins, other with half
     the rest) and of ``-t all``, on the same file."""
@@ -85,10 +93,7 @@ def roles_speed(song, seconds: float, device: str) -> dict:
             ("-t all", ms, SeparationOptions(device=device)))
     out = {}
     for label, models, opts in runs:
-        extract_file(song, models, WORK / "out_warm", opts)
-        t = time.time()
-        extract_file(song, models, WORK / "out", opts)
-        wall = time.time() - t
+        wall = timed_extract(song, models, opts)
         out[label] = {"wall_s": round(wall, 2), "x_realtime": round(seconds / wall, 1)}
         print(f"{label:<50} {wall:6.2f} s: {seconds / wall:7.1f} x real time")
     return out
@@ -125,10 +130,7 @@ def main():
         if opts is None:
             m.spectral.stereo = "mid"
             opts = SeparationOptions(device=args.device)
-        extract_file(song, m, WORK / "out_warm", opts)  # warm-up (page cache, threads)
-        t = time.time()
-        extract_file(song, m, WORK / "out", opts)
-        wall = time.time() - t
+        wall = timed_extract(song, m, opts)
         res[label] = {"wall_s": round(wall, 2), "x_realtime": round(args.seconds / wall, 1),
                       "network_gflop_per_audio_s": round(network_gflop_per_audio_second(m, 2), 3)}
         print(f"{label:<27} {wall:6.2f} s for {args.seconds:.0f} s of audio: {args.seconds / wall:7.1f} x real time")

@@ -25,7 +25,8 @@ from common import WORK, long_song, write_results
 from saesep import model as model_io, models as builtin  # noqa: E402
 from saesep.config import SpectralConfig  # noqa: E402
 from saesep.model import Model, StackedDNN  # noqa: E402
-from saesep.separation import SeparationOptions, compute_dtype, extract_file  # noqa: E402
+from saesep.extract import extract_file  # noqa: E402
+from saesep.separation import SeparationOptions, compute_dtype  # noqa: E402
 
 
 def matmul_gflops(device: str, dtype: torch.dtype = torch.float32) -> float:
@@ -88,9 +89,9 @@ def roles_speed(song, seconds: float, device: str) -> dict:
     """Wall time of the built-in other alone, of ``-t other`` (the four built-ins, other with half
     the rest) and of ``-t all``, on the same file."""
     ms = {n: model_io.load(p, device) for n, p in builtin.available().items()}
-    runs = (("other alone", {"other": ms["other"]}, SeparationOptions(device=device)),
-            ("-t other (four models, other with half the rest)", ms, SeparationOptions(device=device, outputs=("other",))),
-            ("-t all", ms, SeparationOptions(device=device)))
+    runs = (("other alone", {"other": ms["other"]}, SeparationOptions()),
+            ("-t other (four models, other with half the rest)", ms, SeparationOptions(outputs=("other",))),
+            ("-t all", ms, SeparationOptions()))
     out = {}
     for label, models, opts in runs:
         wall = timed_extract(song, models, opts)
@@ -123,13 +124,13 @@ def main():
     res = {}
     dtype = compute_dtype("auto", args.device)
     print(f"default precision here: {str(dtype).replace('torch.', '')}")
-    runs = (("saesep", SeparationOptions(device=args.device)),
-            ("saesep --precision float32", SeparationOptions(device=args.device, precision="float32")),
+    runs = (("saesep", SeparationOptions()),
+            ("saesep --precision float32", SeparationOptions(precision="float32")),
             ("saesep --stereo mid", None))
     for label, opts in runs:
         if opts is None:
             m.spectral.stereo = "mid"
-            opts = SeparationOptions(device=args.device)
+            opts = SeparationOptions()
         wall = timed_extract(song, m, opts)
         res[label] = {"wall_s": round(wall, 2), "x_realtime": round(args.seconds / wall, 1),
                       "network_gflop_per_audio_s": round(network_gflop_per_audio_second(m, 2), 3)}

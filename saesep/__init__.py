@@ -11,7 +11,7 @@ _API = {
     "load_model": ("saesep.model", "load"),
     "save_model": ("saesep.model", "save"),
     "separate": ("saesep.separation", "separate"),
-    "extract_file": ("saesep.separation", "extract_file"),
+    "extract_file": ("saesep.extract", "extract_file"),
     "SeparationOptions": ("saesep.separation", "SeparationOptions"),
     "train": ("saesep.training", "train"),
     "evaluate": ("saesep.evaluation", "evaluate"),

@@ -19,9 +19,9 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from .batch import AUDIO_EXTENSIONS, shown  # noqa: F401  (AUDIO_EXTENSIONS: re-exported)
 from .errors import SaesepError
 
-AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff", ".m4a", ".opus", ".wma", ".aac")
 OUTPUT_FORMATS = {"wav": "WAV", "flac": "FLAC", "ogg": "OGG", "mp3": "MP3"}
 SUBTYPES = {"16": "PCM_16", "24": "PCM_24", "float": "FLOAT"}
 
@@ -39,23 +39,34 @@ class AudioInfo:
 
 def _unreadable(path, why="") -> SaesepError:
     tail = f": {why}" if why else ""
-    return SaesepError(f"cannot read audio file '{path}'{tail}")
+    return SaesepError(f"cannot read audio file '{shown(path)}'{tail}")
 
 
 def _check_exists(path) -> Path:
     path = Path(path)
-    if not path.exists():
-        raise SaesepError(f"no such file: '{path}'")
-    if path.is_dir():
-        raise SaesepError(f"'{path}' is a folder, not an audio file")
+    try:
+        if path.is_dir():
+            raise SaesepError(f"'{shown(path)}' is a folder, not an audio file")
+        os.stat(path)
+    except (OSError, ValueError) as e:
+        if isinstance(e, FileNotFoundError) or not getattr(e, "errno", None):
+            raise SaesepError(f"no such file: '{shown(path)}'") from None
+        raise SaesepError(f"cannot read '{shown(path)}': {e.strerror}") from None
+    if not os.access(path, os.R_OK):
+        raise SaesepError(f"cannot read '{shown(path)}': permission denied")
     return path
+
+
+def _fs(path) -> bytes:
+    """The path as the OS spells it: file names that are not UTF-8 reach libsndfile intact."""
+    return os.fsencode(path)
 
 
 def info(path) -> AudioInfo:
     """Sample rate, channel count and length of a file, without decoding it."""
     path = _check_exists(path)
     try:
-        i = sf.info(str(path))
+        i = sf.info(_fs(path))
         return AudioInfo(int(i.samplerate), int(i.channels), int(i.frames))
     except Exception:
         audio, sr = _read_fallback(path)
@@ -69,7 +80,7 @@ def _read_fallback(path: Path):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            audio, sr = librosa.load(str(path), sr=None, mono=False)
+            audio, sr = librosa.load(path, sr=None, mono=False)
     except Exception as e:  # audioread raises many types
         raise _unreadable(path, "not a format soundfile or ffmpeg can decode") from e
     audio = np.atleast_2d(np.asarray(audio, dtype=np.float32))
@@ -83,10 +94,12 @@ def read(path, sample_rate: int | None = None, mono: bool = False) -> tuple[np.n
     """
     path = _check_exists(path)
     try:
-        data, sr = sf.read(str(path), dtype="float32", always_2d=True)
+        data, sr = sf.read(_fs(path), dtype="float32", always_2d=True)
         audio = np.ascontiguousarray(data.T)
     except Exception:
         audio, sr = _read_fallback(path)
+    if not np.isfinite(audio).all():
+        raise SaesepError(f"'{shown(path)}' contains NaN or infinite samples")
     if mono:
         audio = audio.mean(axis=0, keepdims=True)
     if sample_rate is not None and sample_rate != sr:
@@ -103,7 +116,7 @@ def iter_blocks(path, block_frames: int) -> Iterator[np.ndarray]:
     """
     path = _check_exists(path)
     try:
-        f = sf.SoundFile(str(path))
+        f = sf.SoundFile(_fs(path))
     except Exception:
         audio, _ = _read_fallback(path)
         for start in range(0, audio.shape[1], block_frames):
@@ -232,7 +245,10 @@ def atomic_output(path, protect: tuple = ()):
         if Path(p).exists() and path.exists() and os.path.samefile(p, path):
             raise SaesepError(f"refusing to overwrite the input file '{p}'")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".partial{path.suffix}", dir=path.parent)
+    # a short hidden name: it fits the file system whenever the final name does, and folder
+    # scans skip it (a killed run's leftovers are never taken for inputs)
+    stem = os.fsencode(path.stem)[:24].decode("utf-8", "ignore")
+    fd, tmp = tempfile.mkstemp(prefix=f".{stem}.", suffix=f".partial{path.suffix}", dir=path.parent)
     os.close(fd)
     umask = os.umask(0)
     os.umask(umask)
@@ -249,15 +265,7 @@ def open_writer(path, sample_rate: int, channels: int, bits: str = "16", fmt: st
     """Open a soundfile for block-wise writing (use inside :func:`atomic_output`)."""
     fmt = fmt or format_for(path)
     try:
-        return sf.SoundFile(str(path), "w", samplerate=sample_rate, channels=channels,
+        return sf.SoundFile(_fs(path), "w", samplerate=sample_rate, channels=channels,
                             format=OUTPUT_FORMATS[fmt], subtype=subtype_for(fmt, bits))
     except Exception as e:
         raise SaesepError(f"cannot write {fmt} with {channels} channels at {sample_rate} Hz: {e}") from e
-
-
-def write(path, audio: np.ndarray, sample_rate: int, bits: str = "16", protect: tuple = ()) -> None:
-    """Write ``(channels, samples)`` audio atomically; the format follows the extension."""
-    fmt = format_for(path)
-    with atomic_output(path, protect) as tmp:
-        with open_writer(tmp, sample_rate, audio.shape[0], bits, fmt) as f:
-            f.write(np.ascontiguousarray(audio.T))

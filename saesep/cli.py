@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from .errors import SaesepError
+from .errors import SaesepError, Stopped
 
 
 def _run(fn, *args, **kwargs):
@@ -39,7 +40,8 @@ def main():
 @click.option("--data", required=True, multiple=True, type=click.Path(file_okay=False),
               help="Track folder: ROOT/{train,valid}/<track>/<stem>.wav|flac. Repeat it to train on the "
                    "tracks of several folders (validation: the first folder's valid/).")
-@click.option("--target", default="bass", show_default=True, help="Stem to extract (a stem file name without extension).")
+@click.option("--target", help="Stem to extract (a stem file name without extension; default bass, "
+                                "or the checkpoint's with --resume).")
 @click.option("--valid", type=click.Path(file_okay=False),
               help="Validate on these tracks (a folder with a valid/ split, or of tracks) instead of DATA/valid.")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Model file to write (.pt).")
@@ -131,7 +133,9 @@ def _load_models(model_paths, target, device):
 @click.option("-o", "--out", "out_dir", default="separated", show_default=True, type=click.Path(file_okay=False), help="Output folder.")
 @click.option("--filename", default="{track}/{target}.{ext}", show_default=True, help="Output path template under -o: {track}, {target}, {ext}.")
 @click.option("-f", "--format", "fmt", default="wav", show_default=True, type=click.Choice(["wav", "flac", "ogg", "mp3"]))
-@click.option("--bits", default="16", show_default=True, type=click.Choice(["16", "24", "float"]), help="Sample format of wav/flac output.")
+@click.option("--bits", default="16", show_default=True, type=click.Choice(["16", "24", "float"]),
+              help="Sample format of wav/flac output; integers clip beyond full scale (with a warning), "
+                   "float (wav) keeps every value.")
 @click.option("--residual", is_flag=True, help="Also write the mixture minus the target(s) as 'residual'.")
 @click.option("--mask", default="ratio", show_default=True, type=click.Choice(["ratio", "none", "soft"]),
               help="ratio: estimated magnitude (at most the mixture's) + mixture phase; none: unbounded, as in the paper; "
@@ -158,83 +162,114 @@ def extract(inputs, model_paths, target, out_dir, filename, fmt, bits, residual,
     """Extract the target instrument from INPUTS (files, folders, globs; '-' reads paths from stdin).
 
     Outputs go to OUT/<track>/<target>.<ext> at the input's sample rate, channel
-    count and length. A file that fails is reported and skipped; the exit status
-    is 1 if any failed.
+    count and length. An output never replaces an input and never lands outside OUT.
+    A file that fails is reported and skipped; the exit status is 1 if any failed.
     """
     from tqdm.auto import tqdm
 
-    from .separation import SeparationOptions, extract_file, find_audio_files, output_path
+    from .batch import check_template, find_audio_files, plan, shown
+    from .extract import Cancelled, extract_file
+    from .separation import SeparationOptions
     from .training import resolve_device
 
+    _run(check_template, filename)
+    if jobs < 1:
+        raise click.BadParameter("must be at least 1", param_hint="-j")
     dev = _run(resolve_device, device)
     outputs = None
     if not model_paths and _with_rest(target, rest_to):
         model_paths, outputs = _run(_builtin_paths, target), (target,)
     models = _run(_load_models, model_paths, None if outputs else target, dev)
+    if len(models) > 1 and target not in (None, "all") and outputs is None:
+        if target not in models:
+            raise click.ClickException(f"-t {target}: none of the models extracts it (they extract "
+                                       f"{', '.join(models)})")
+        outputs = (target,)
     opts = _run(SeparationOptions, mask="soft" if wiener else mask, mask_power=mask_power, residual=residual,
-                segment_seconds=segment, device=dev, precision=precision, rest_to=rest_to, rest_share=rest_share,
+                segment_seconds=segment, precision=precision, rest_to=rest_to, rest_share=rest_share,
                 outputs=outputs)
     _run(opts.rest_target, models)
     stdin = sys.stdin if "-" in inputs else None
     files, problems = find_audio_files(inputs, stdin)
-    for p in problems:
-        click.echo(f"error: {p}", err=True)
-    failures = len(problems)
+    names = _run(opts.output_names, models)
+    jobs_planned = plan(files, out_dir, names, fmt, filename)
     lock = threading.Lock()
     progress = _progress(quiet)
-    names = opts.output_names(models)
-    claimed: dict = {}
-    for f in files:  # two inputs must never write the same output file
-        for n in names:
-            claimed.setdefault(output_path(f, out_dir, n, fmt, filename).resolve(), []).append(f)
-    clashes = {f for fs in claimed.values() if len(fs) > 1 for f in fs[1:]}
+    cancel = threading.Event()
+    counts = {"failed": 0, "done": 0}
 
-    def one(path: Path):
-        if path in clashes:
-            return {"input": str(path), "outputs": {}, "seconds": 0.0, "status": "error",
-                    "error": f"'{path}' would write the same output as another input; use --filename with a unique {{track}}"}
-        if skip_existing and all(output_path(path, out_dir, n, fmt, filename).exists() for n in names):
-            return {"input": str(path), "outputs": {}, "seconds": 0.0, "status": "skipped"}
+    def error(path, msg):
+        return {"input": shown(path), "outputs": {}, "seconds": 0.0, "status": "error", "error": msg}
+
+    def one(job):
+        if job.error:
+            return error(job.input, job.error)
+        if skip_existing and all(p.exists() for p in job.outputs.values()):
+            return {"input": shown(job.input), "outputs": {}, "seconds": 0.0, "status": "skipped"}
         try:
-            r = extract_file(path, models, out_dir, opts, fmt=fmt, bits=bits, template=filename,
-                             progress=progress and jobs == 1)
-            return {"input": r.input, "outputs": r.outputs, "seconds": r.seconds, "audio_seconds": r.audio_seconds,
-                    "status": "ok"}
+            r = extract_file(job.input, models, out_dir, opts, fmt=fmt, bits=bits, outputs=job.outputs,
+                             progress=progress and jobs == 1, cancel=cancel)
+        except Cancelled:
+            return None
         except SaesepError as e:
-            return {"input": str(path), "outputs": {}, "seconds": 0.0, "status": "error", "error": str(e)}
+            return error(job.input, str(e))
+        except OSError as e:
+            return error(job.input, f"'{shown(job.input)}': {e.strerror or e}")
+        except Exception as e:  # noqa: BLE001 - one file's bug must not stop the batch
+            if os.environ.get("SAESEP_DEBUG"):
+                raise
+            return error(job.input, f"'{shown(job.input)}': unexpected {type(e).__name__}: {e}")
+        res = {"input": shown(r.input), "outputs": {k: shown(v) for k, v in r.outputs.items()},
+               "seconds": r.seconds, "audio_seconds": r.audio_seconds, "status": "ok"}
+        if r.warnings:
+            res["warnings"] = r.warnings
+        return res
 
     def report(res):
-        nonlocal failures
+        if res is None:
+            return
         with lock:
-            if res["status"] == "error":
-                failures += 1
+            counts["done"] += 1
+            counts["failed"] += res["status"] == "error"
             if as_json:
                 click.echo(json.dumps(res))
             elif res["status"] == "error":
                 click.echo(f"error: {res['error']}", err=True)
-            elif not quiet:
-                outs = ", ".join(res["outputs"].values()) or "(outputs exist, skipped)"
-                click.echo(f"{res['input']} -> {outs}")
+            else:
+                for w in res.get("warnings", []):
+                    click.echo(f"warning: {w}", err=True)
+                if not quiet:
+                    outs = ", ".join(res["outputs"].values()) or "(outputs exist, skipped)"
+                    click.echo(f"{res['input']} -> {outs}")
 
-    with tqdm(total=len(files), disable=not progress or len(files) < 2, unit="file", desc="files") as bar:
+    for spec, msg in problems:  # every input named gets its line
+        report(error(spec, msg))
+    with tqdm(total=len(jobs_planned), disable=not progress or len(jobs_planned) < 2, unit="file",
+              desc="files") as bar:
         if jobs > 1:
+            from concurrent.futures import ThreadPoolExecutor, as_completed
+
             import torch
 
             threads = torch.get_num_threads()
             torch.set_num_threads(max(1, threads // jobs))  # share the cores between the jobs
+            ex = ThreadPoolExecutor(jobs)
             try:
-                with ThreadPoolExecutor(jobs) as ex:
-                    for res in ex.map(one, files):
-                        report(res)
-                        bar.update(1)
+                for fut in as_completed([ex.submit(one, j) for j in jobs_planned]):
+                    report(fut.result())
+                    bar.update(1)
+            except BaseException:  # a stop: abandon the files in flight, report those that finished
+                cancel.set()
+                raise
             finally:
+                ex.shutdown(wait=True, cancel_futures=True)
                 torch.set_num_threads(threads)
         else:
-            for f in files:
-                report(one(f))
+            for j in jobs_planned:
+                report(one(j))
                 bar.update(1)
-    if failures:
-        raise click.ClickException(f"{failures} of {len(files) + len(problems)} input(s) failed")
+    if counts["failed"]:
+        raise click.ClickException(f"{counts['failed']} of {len(jobs_planned) + len(problems)} input(s) failed")
 
 
 # ----------------------------------------------------------------------------- info
@@ -245,10 +280,18 @@ def info(model_path, as_json):
     """Show a model file's target, STFT settings, layers, training history and versions."""
     from . import model as model_io
 
+    _run(model_io.load, model_path)  # the whole file checked: weights, config, target
     meta, _ = _run(model_io.load_payload, model_path)
     if as_json:
         click.echo(json.dumps(meta, indent=2))
         return
+    try:
+        _print_info(meta)
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise click.ClickException(f"'{model_path}' has damaged metadata ({type(e).__name__}: {e})") from None
+
+
+def _print_info(meta: dict) -> None:
     sp, tr, h = meta["spectral"], meta["train"], meta.get("history", {})
     click.echo(f"target       {meta['target']}")
     band = f" (up to {sp['max_freq']:g} Hz)" if sp.get("max_freq") else ""
@@ -353,6 +396,11 @@ def evaluate(data, split, model_paths, target, rest_to, methods, json_path, jobs
 
         with atomic_output(json_path) as tmp:
             Path(tmp).write_text(json.dumps(res, indent=1))
+    if res["counts"]["failed"]:
+        bad = [r for r in res["tracks"] if "error" in r]
+        for r in bad:
+            click.echo(f"error: {r['error']}", err=True)
+        raise click.ClickException(f"{len(bad)} track(s) could not be scored")
 
 
 
@@ -386,5 +434,23 @@ def demo(out_dir, song):
     _run(run_demo, out_dir, song, echo=click.echo)
 
 
+def _stop(signum, frame):
+    for s in (signal.SIGINT, signal.SIGTERM):  # a second signal stops at once
+        signal.signal(s, signal.SIG_DFL)
+    raise Stopped(signum)
+
+
+def run(argv=None) -> None:
+    """The ``saesep`` command. SIGINT and SIGTERM unwind the command (temporary files are
+    removed, worker processes stopped), then it exits with 128 + the signal's number."""
+    for s in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(s, _stop)
+    try:
+        main.main(args=argv, prog_name="saesep")
+    except Stopped as e:
+        click.echo(f"saesep: stopped by {signal.Signals(e.signum).name}", err=True)
+        sys.exit(128 + e.signum)
+
+
 if __name__ == "__main__":
-    main()
+    run()

@@ -371,8 +371,7 @@ def build(out, size: str = "tiny", seed: int = 0, jobs: int | None = None, progr
     "FluidR3_GM.sf2"}, splits=["test"]`` renders the test split's tracks with the
     training instruments, to measure what the unseen timbres cost.
     """
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    from .workers import process_pool
 
     # spawn, not fork: a forked child can inherit a lock held by fluidsynth's or torch's threads and hang
 
@@ -391,7 +390,7 @@ def build(out, size: str = "tiny", seed: int = 0, jobs: int | None = None, progr
     records = []
     with tqdm(total=len(todo), disable=not progress, unit="track", desc=f"corpus {size}") as bar:
         if jobs > 1:
-            with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as ex:
+            with process_pool(jobs) as ex:
                 for rec in ex.map(_build_one, [(p, out) for p in todo], chunksize=1):
                     records.append(rec)
                     bar.update(1)

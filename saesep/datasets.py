@@ -124,9 +124,9 @@ class BlockSampler:
                 waves[stem] = a
             if t.mixture is not None:
                 waves[MIXTURE] = audio_io.read(t.mixture, self.cfg.sample_rate)[0]
-            elif waves:
-                waves[MIXTURE] = sum(waves.values())
-            n = min(w.shape[1] for w in waves.values())
+            n = min(w.shape[1] for w in waves.values())  # stems of unequal length: their common start
+            if t.mixture is None and waves:
+                waves[MIXTURE] = sum(w[:, :n] for w in waves.values())
             for stem, a in waves.items():
                 # augmentation: one channel, or their mean, per track
                 ch = a.shape[0]

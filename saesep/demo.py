@@ -10,7 +10,8 @@ from . import audio as audio_io
 from . import model as model_io
 from . import models as builtin
 from .errors import SaesepError
-from .separation import SeparationOptions, extract_file
+from .extract import extract_file
+from .separation import SeparationOptions
 
 DEMO_DIR = Path(__file__).resolve().parents[1] / "data" / "demo"
 

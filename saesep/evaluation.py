@@ -18,6 +18,7 @@ import numpy as np
 from . import audio as audio_io
 from .config import SpectralConfig
 from .errors import SaesepError
+from .workers import process_pool
 from .spectral import istft, stft
 
 ORACLES = ("irm1", "irm2", "ibm", "oracle-mag", "mixture")
@@ -147,7 +148,17 @@ def _one_thread() -> None:
 
 
 def _eval_track(args) -> dict:
-    track_dir, target, methods, model_paths, rest_to, cfg_dict, nmf = args
+    """One track's scores, or ``{"track", "skipped": why}`` / ``{"track", "error": message}``."""
+    track_dir = args[0]
+    try:
+        return _score_track(*args)
+    except SaesepError as e:
+        return {"track": Path(track_dir).name, "error": str(e)}
+    except (OSError, ValueError) as e:  # one bad track must not stop the evaluation
+        return {"track": Path(track_dir).name, "error": f"{type(e).__name__}: {e}"}
+
+
+def _score_track(track_dir, target, methods, model_paths, rest_to, cfg_dict, nmf) -> dict:
     from . import model as model_io
     from .config import from_dict
     from .datasets import find_tracks
@@ -162,7 +173,11 @@ def _eval_track(args) -> dict:
         if sr_m != sr or mix.shape != ref.shape:
             raise SaesepError(f"track '{t.name}': mixture and '{target}' differ in length, rate or channels")
     else:
-        mix = sum(audio_io.read(p)[0] for p in t.stems.values())
+        stems = [audio_io.read(p) for p in t.stems.values()]
+        if len({(a.shape, r) for a, r in stems}) > 1:
+            raise SaesepError(f"track '{t.name}': its stems differ in length, rate or channels "
+                              "(and there is no mixture file)")
+        mix = sum(a for a, _ in stems)
     if not np.any(ref):
         return {"track": t.name, "skipped": f"'{target}' stem is silent"}
     cfg = from_dict(SpectralConfig, cfg_dict)
@@ -176,6 +191,8 @@ def _eval_track(args) -> dict:
         else:
             est = oracle(m, mix, ref, cfg, sr)
         res["methods"][m] = bss_eval(ref, est, mix, sr)
+        if not np.isfinite(res["methods"][m]["SDR"]):
+            return {"track": t.name, "skipped": f"'{target}' stem too quiet to score (no BSS Eval window)"}
     return res
 
 
@@ -191,11 +208,6 @@ def evaluate(data, split: str = "test", model=None, target: str | None = None, m
     target: the stem scored (default: the first model's).
     max_tracks: score only the first N tracks (in name order) that have the target.
     """
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    # spawn, not fork: a forked child can inherit a lock held by fluidsynth's or torch's threads and hang
-
     from tqdm.auto import tqdm
 
     from . import model as model_io
@@ -222,11 +234,13 @@ def evaluate(data, split: str = "test", model=None, target: str | None = None, m
     if target is None:
         raise SaesepError("give --target (or a --model)")
     spectral = spectral or SpectralConfig()
-    tracks = require_target(find_tracks(data, split), target, Path(data) / split)
+    every = find_tracks(data, split)
+    tracks = require_target(every, target, Path(data) / split)
     if max_tracks is not None:
         if max_tracks < 1:
             raise SaesepError("max_tracks must be at least 1")
         tracks = tracks[:max_tracks]
+    lacking = [{"track": t.name, "skipped": f"no '{target}' stem"} for t in every if target not in t.stems]
     nmf = None
     if "nmf" in methods:
         nmf = NMFBaseline(spectral).fit(find_tracks(data, "train") if (Path(data) / "train").is_dir() else tracks, target)
@@ -235,8 +249,7 @@ def evaluate(data, split: str = "test", model=None, target: str | None = None, m
     rows = []
     with tqdm(total=len(args), disable=not progress, unit="track", desc=f"evaluate {target}") as bar:
         if jobs > 1 and len(args) > 1:
-            with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
-                                     initializer=_one_thread) as ex:
+            with process_pool(jobs, initializer=_one_thread) as ex:
                 for r in ex.map(_eval_track, args):
                     rows.append(r)
                     bar.update(1)
@@ -245,6 +258,10 @@ def evaluate(data, split: str = "test", model=None, target: str | None = None, m
                 rows.append(_eval_track(a))
                 bar.update(1)
     scored = [r for r in rows if "methods" in r]
+    if not scored:
+        why = "; ".join(sorted({r.get("error") or r.get("skipped") for r in rows}))
+        raise SaesepError(f"no track of '{Path(data) / split}' could be scored ({why})")
+    rows += lacking if max_tracks is None else []
     agg = {}
     for m in methods:
         agg[m] = {k: float(np.nanmedian([r["methods"][m][k] for r in scored])) if scored else float("nan")
@@ -252,7 +269,9 @@ def evaluate(data, split: str = "test", model=None, target: str | None = None, m
     return {"data": str(data), "split": split, "target": target,
             "model": (paths[0] if len(paths) == 1 else paths) if paths else None,
             "rest_to": rest if paths else None,
-            "spectral": to_dict(spectral), "tracks": rows, "median": agg}
+            "spectral": to_dict(spectral), "tracks": rows, "median": agg,
+            "counts": {"scored": len(scored), "skipped": sum("skipped" in r for r in rows),
+                       "failed": sum("error" in r for r in rows)}}
 
 
 def format_table(result: dict, per_track: bool = True) -> str:
@@ -265,7 +284,8 @@ def format_table(result: dict, per_track: bool = True) -> str:
     if per_track:
         for r in result["tracks"]:
             if "methods" not in r:
-                lines.append(f"{r['track'][:40]:<40} (skipped: {r['skipped']})")
+                why = f"skipped: {r['skipped']}" if "skipped" in r else f"failed: {r['error']}"
+                lines.append(f"{r['track'][:40]:<40} ({why})")
                 continue
             for m in methods:
                 v = r["methods"][m]
@@ -273,4 +293,7 @@ def format_table(result: dict, per_track: bool = True) -> str:
     for m in methods:
         v = result["median"][m]
         lines.append(f"{'MEDIAN (' + result['target'] + ')':<40} {m:<11} " + " ".join(f"{v[k]:>7.2f}" for k in ("SDR", "SIR", "SAR", "ISR", "SI-SDR")))
+    c = result.get("counts")
+    if c:
+        lines.append(f"{c['scored']} track(s) scored, {c['skipped']} skipped, {c['failed']} failed")
     return "\n".join(lines)

@@ -46,6 +46,9 @@ def draw(samplers: list[BlockSampler], n: int, index: int, stream: int, drawn: i
 
 def _loader(spec: SamplerSpec, requests, results) -> None:
     """Loader process: answer ``(n, index, stream, drawn)`` requests in order until ``None``."""
+    from .workers import die_with_parent
+
+    die_with_parent()
     torch.set_num_threads(1)
     samplers = spec.build()
     while True:

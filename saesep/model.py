@@ -19,6 +19,7 @@ from torch import nn
 
 from . import __version__
 from .config import SpectralConfig, TrainConfig, from_dict, to_dict
+from .batch import check_name
 from .errors import SaesepError
 from .spectral import EPS, context_margin, context_offsets, normalize
 
@@ -235,11 +236,6 @@ class Model:
         self.net.to(device)
         return self
 
-    def describe(self) -> dict:
-        n_params = sum(p.numel() for p in self.net.parameters())
-        return {"target": self.target, "layers": len(self.net.layers), "parameters": n_params,
-                "spectral": to_dict(self.spectral), "train": to_dict(self.train), **self.meta}
-
 
 def save(model: Model, path, extra: dict | None = None, half: bool = False) -> None:
     """Write a model file loadable with ``torch.load(weights_only=True)``.
@@ -298,6 +294,8 @@ def load(path, device: str | torch.device = "cpu") -> Model:
     """Load a model file written by :func:`save`."""
     meta, payload = load_payload(path)
     try:
+        if not isinstance(meta, dict):
+            raise TypeError("metadata is not a mapping")
         net = StackedDNN(meta["n_bins"], meta["context_frames"], meta["n_layers"])
         net.load_state_dict(payload["state_dict"])  # copied into the float32 parameters: no float32 temporaries
         del payload
@@ -309,6 +307,12 @@ def load(path, device: str | torch.device = "cpu") -> Model:
         raise SaesepError(f"'{path}' is a damaged saesep model file ({type(e).__name__})") from e
     if spectral.net_bins != net.n_bins or spectral.context_frames != net.context_frames:
         raise SaesepError(f"'{path}' is a damaged saesep model file (config does not match weights)")
+    if not all(torch.isfinite(p).all() for p in net.parameters()):
+        raise SaesepError(f"'{path}' is a damaged saesep model file (NaN or infinite weights)")
+    try:
+        check_name(meta["target"])
+    except SaesepError as e:
+        raise SaesepError(f"'{path}' is not a usable model file: its {e}") from None
     net.eval()
     model = Model(net, spectral, meta["target"], train, meta.get("history", {}), meta.get("meta", {}))
     return model.to(device)

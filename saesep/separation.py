@@ -28,6 +28,7 @@ from .spectral import context_margin, n_frames, window
 RESIDUAL = "residual"
 MASKS = ("ratio", "none", "soft")
 PRECISIONS = ("auto", "float32", "bfloat16")
+MIN_SEGMENT, MAX_SEGMENT = 0.1, 3600.0  # seconds: fewer frames than this per step only costs time
 
 
 def compute_dtype(precision: str, device: str = "cpu") -> torch.dtype:
@@ -62,7 +63,7 @@ class SeparationOptions:
         paired on the test split, 51 of 56 tracks); ``None``: off.
     outputs: the targets to return (default: every model's); the other models only
         contribute to ``rest_to``.
-    segment_seconds: audio processed at once; bounds the memory.
+    segment_seconds: audio processed at once, 0.1 s to 1 hour; bounds the memory.
     precision: of the network's matrix products: ``float32``, ``bfloat16`` or ``auto``
         (bfloat16 on a CPU with AMX, whose bfloat16 products are ~9x faster; float32
         otherwise). Sums, biases and everything around the network stay float32.
@@ -72,7 +73,6 @@ class SeparationOptions:
     mask_power: float = 2.0
     residual: bool = False
     segment_seconds: float = 5.0
-    device: str = "cpu"
     precision: str = "auto"
     rest_to: str | None = "auto"
     rest_share: float = 0.5
@@ -83,8 +83,12 @@ class SeparationOptions:
             raise SaesepError(f"unknown precision '{self.precision}' (choose {', '.join(PRECISIONS)})")
         if self.mask not in MASKS:
             raise SaesepError(f"unknown mask '{self.mask}' (choose {', '.join(MASKS)})")
-        if not 0 < self.rest_share <= 1:
+        if not 0 < self.rest_share <= 1:  # also refuses NaN
             raise SaesepError(f"rest share must be in (0, 1], got {self.rest_share}")
+        if not 0 < self.mask_power <= 16:
+            raise SaesepError(f"mask power must be in (0, 16], got {self.mask_power}")
+        if not MIN_SEGMENT <= self.segment_seconds <= MAX_SEGMENT:
+            raise SaesepError(f"segment must be {MIN_SEGMENT:g} to {MAX_SEGMENT:g} seconds, got {self.segment_seconds}")
         if self.outputs is not None:
             self.outputs = tuple(self.outputs)
 
@@ -386,6 +390,9 @@ def _separate_stream(blocks: Iterable[np.ndarray], sr_in: int, channels: int, n_
         out = {name: out[name] for name in keep if name != RESIDUAL}
         if opts.residual:  # the mixture minus the targets returned
             out[RESIDUAL] = mixture - sum(out.values())
+        for name, chunk in out.items():  # nothing non-finite ever leaves the separator
+            if not np.isfinite(chunk).all():
+                raise SaesepError(f"the '{name}' estimate holds NaN or infinite values (a damaged model?)")
         written += m
         return out
 
@@ -435,134 +442,3 @@ def separate(audio: np.ndarray, sample_rate: int, models: Model | dict[str, Mode
             parts.setdefault(k, []).append(v)
     res = {k: np.concatenate(v, axis=1) for k, v in parts.items()}
     return {k: (v[0] if squeeze else v) for k, v in res.items()}
-
-
-def track_name(input_path) -> str:
-    """The track's name: the file name without extension, or the folder's for MUSDB-style ``<track>/mixture.wav``."""
-    p = Path(input_path)
-    if p.stem == "mixture" and p.parent.name:
-        return Path(p.resolve()).parent.name
-    return p.stem
-
-
-def output_path(input_path, out_dir, target: str, fmt: str, template: str = "{track}/{target}.{ext}") -> Path:
-    track = track_name(input_path)
-    try:
-        rel = template.format(track=track, target=target, ext=fmt, stem=target, filename=track)
-    except (KeyError, IndexError) as e:
-        raise SaesepError(f"bad --filename template '{template}': unknown field {e}") from e
-    return Path(out_dir) / rel
-
-
-@dataclass
-class FileResult:
-    input: str
-    outputs: dict[str, str] = field(default_factory=dict)
-    seconds: float = 0.0
-    audio_seconds: float = 0.0
-    status: str = "ok"
-    error: str = ""
-
-
-def extract_file(input_path, models: Model | dict[str, Model], out_dir, options: SeparationOptions | None = None,
-                 fmt: str = "wav", bits: str = "16", template: str = "{track}/{target}.{ext}",
-                 progress: bool = False, block_seconds: float = 5.0) -> FileResult:
-    """Separate one file into ``out_dir`` (streamed; outputs written atomically).
-
-    Outputs are at the input's sample rate, channel count and exact length.
-    ``block_seconds``: audio decoded (and written) at once; with the read-ahead, the output
-    queues and the writer's block in flight, 5 s instead of 10 lowers the peak RSS by
-    25-35 MB (in one process: built-in bass 401 → 376 MB, all four 523 → 488 MB, 5-minute song).
-    """
-    from tqdm.auto import tqdm
-
-    opts = options or SeparationOptions()
-    if isinstance(models, Model):
-        models = {models.target: models}
-    t0 = time.time()
-    inf = audio_io.info(input_path)
-    if inf.frames == 0:
-        raise SaesepError(f"'{input_path}' is empty (0 samples)")
-    names = opts.output_names(models)
-    paths = {n: output_path(input_path, out_dir, n, fmt, template) for n in names}
-    src = Path(input_path).resolve()
-    for n, p in paths.items():
-        if p.resolve() == src:
-            raise SaesepError(f"output '{p}' would overwrite the input; choose another -o or --filename")
-    if len(set(paths.values())) != len(paths):
-        raise SaesepError(f"--filename template '{template}' gives the same path for several outputs; use {{target}}")
-    step = max(1, int(block_seconds * inf.sample_rate))
-    with contextlib.ExitStack() as stack:
-        writers = {}
-        for n, p in paths.items():
-            tmp = stack.enter_context(audio_io.atomic_output(p, protect=(input_path,)))
-            writers[n] = stack.enter_context(audio_io.open_writer(tmp, inf.sample_rate, inf.channels, bits, fmt))
-        bar = stack.enter_context(tqdm(total=inf.frames, disable=not progress, unit="sample", unit_scale=True,
-                                       desc=Path(input_path).name[:30], leave=False))
-        def write(out: dict[str, np.ndarray]) -> None:
-            for n, chunk in out.items():
-                writers[n].write(np.ascontiguousarray(np.clip(chunk, -1, 1).T))
-
-        # reading/decoding and clipping/encoding run in two threads beside the separation
-        writer = audio_io.BackgroundWriter(write)
-        try:
-            blocks = audio_io.prefetch(audio_io.iter_blocks(input_path, step))
-            for out in _separate_stream(blocks, inf.sample_rate, inf.channels, inf.frames, models, opts,
-                                        on_progress=bar.update):
-                writer.submit(out)
-            writer.close()
-        except SaesepError as e:
-            raise SaesepError(f"'{input_path}': {e}") from e
-        finally:
-            writer.close()
-        for w in writers.values():
-            w.close()
-    return FileResult(str(input_path), {n: str(p) for n, p in paths.items()}, round(time.time() - t0, 3),
-                      round(inf.seconds, 3))
-
-
-def find_audio_files(specs: Iterable[str], stdin_lines: Iterable[str] | None = None) -> tuple[list[Path], list[str]]:
-    """Expand files, folders (recursively, audio extensions only), globs and ``-`` (paths on stdin).
-
-    Returns ``(files, problems)``: problems are one-line messages for specs that match nothing.
-    """
-    import glob
-
-    files: list[Path] = []
-    problems: list[str] = []
-
-    def add_dir(d: Path):
-        found = sorted(p for p in d.rglob("*") if p.is_file() and p.suffix.lower() in audio_io.AUDIO_EXTENSIONS
-                       and not p.name.startswith("."))
-        if not found:
-            problems.append(f"no audio files in folder '{d}'")
-        files.extend(found)
-
-    for spec in specs:
-        if spec == "-":
-            for line in stdin_lines or []:
-                line = line.strip()
-                if line:
-                    p = Path(line)
-                    add_dir(p) if p.is_dir() else files.append(p)
-            continue
-        p = Path(spec)
-        if p.is_dir():
-            add_dir(p)
-        elif p.exists():
-            files.append(p)
-        elif glob.has_magic(spec):
-            matched = sorted(Path(m) for m in glob.glob(spec, recursive=True))
-            matched = [m for m in matched if m.is_file() and m.suffix.lower() in audio_io.AUDIO_EXTENSIONS]
-            if not matched:
-                problems.append(f"no audio files match '{spec}'")
-            files.extend(matched)
-        else:
-            files.append(p)  # reported as missing when processed, in order
-    seen, unique = set(), []
-    for f in files:
-        key = str(f.resolve()) if f.exists() else str(f)
-        if key not in seen:
-            seen.add(key)
-            unique.append(f)
-    return unique, problems

@@ -20,6 +20,7 @@ import torch
 from . import model as model_io
 from .config import Preset, SpectralConfig, TrainConfig, from_dict, preset as get_preset
 from .datasets import FIXED, MONITOR, VALID, find_tracks, require_target
+from .batch import check_name
 from .errors import SaesepError
 from .loader import BatchSource, SamplerSpec, auto_workers
 from .model import LeastSquares, Model, StackedDNN
@@ -357,7 +358,18 @@ class Trainer:
         self.resume_in_stage = extra.get("inside_stage")
 
 
-def train(data, out, target: str = "bass", preset: str | Preset = "default", resume: bool = False,
+def _resumed_configs(cmeta: dict, spectral: SpectralConfig, cfg: TrainConfig, asked: set):
+    """The checkpoint's configs; an option asked for now that differs from them is an error."""
+    c_spectral, c_cfg = from_dict(SpectralConfig, cmeta["spectral"]), from_dict(TrainConfig, cmeta["train"])
+    diff = [f"--{k.replace('_', '-')} {getattr(old, k)} (asked: {getattr(new, k)})"
+            for k in sorted(asked) for old, new in ((c_spectral, spectral), (c_cfg, cfg))
+            if hasattr(old, k) and getattr(old, k) != getattr(new, k)]
+    if diff:
+        raise SaesepError(f"the interrupted run has {', '.join(diff)}: resume without those options, or start afresh")
+    return c_spectral, c_cfg
+
+
+def train(data, out, target: str | None = None, preset: str | Preset = "default", resume: bool = False,
           device: str = "cpu", plot=None, progress: bool = True, log: Callable[[str], None] = print,
           emulate_ranks: int = 1, workers: int | None = None, valid=None, **overrides) -> Model:
     """Train a model on the track folder ``data`` and write it to ``out``.
@@ -372,7 +384,9 @@ def train(data, out, target: str = "bass", preset: str | Preset = "default", res
 
     ``overrides`` replace fields of the preset's TrainConfig or SpectralConfig
     (e.g. ``layers=5, init="identity", optimizer="lbfgs", hop=256``).
-    Returns the trained :class:`Model`. With ``resume``, continues from ``out.ckpt``.
+    ``target``: the stem to extract (default: bass; on ``resume``, the checkpoint's).
+    Returns the trained :class:`Model`. With ``resume``, continues from ``out.ckpt``;
+    options given then must agree with the checkpoint's (a difference is an error).
     ``workers``: loader processes drawing training batches (None: none on the CPU, one
     per 4 cores on a GPU; 0: in this process). The model does not depend on it.
     """
@@ -385,7 +399,7 @@ def train(data, out, target: str = "bass", preset: str | Preset = "default", res
     if unknown:
         raise SaesepError(f"unknown training option(s): {', '.join(sorted(unknown))}")
     spectral = from_dict(SpectralConfig, {**p.spectral.__dict__, **{k: v for k, v in overrides.items() if k in sp_fields and v is not None}})
-    cfg = from_dict(TrainConfig, {**p.train.__dict__, "target": target,
+    cfg = from_dict(TrainConfig, {**p.train.__dict__, "target": check_name(target or "bass"),
                                   **{k: v for k, v in overrides.items() if k in tr_fields and v is not None}})
     device = resolve_device(device)
     rank, world = init_distributed(device)
@@ -401,8 +415,8 @@ def train(data, out, target: str = "bass", preset: str | Preset = "default", res
         raise SaesepError(f"nothing to resume: no checkpoint '{ckpt}'")
     if resume:
         cmeta, _ = model_io.load_payload(ckpt)
-        spectral = from_dict(SpectralConfig, cmeta["spectral"])
-        cfg = from_dict(TrainConfig, cmeta["train"])
+        asked = {k for k, v in overrides.items() if v is not None} | ({"target"} if target is not None else set())
+        spectral, cfg = _resumed_configs(cmeta, spectral, cfg, asked)
         had = cmeta.get("meta", {}).get("valid_data")
         if valid is None:
             valid = had  # the interrupted run's validation tracks

@@ -28,5 +28,5 @@ def test_train_and_extract_on_gpu_match_cpu(track_folder, tiny_model, tmp_path):
     gpu_model = load(tiny_model[0], device="cuda")
     x = (0.1 * np.random.default_rng(0).standard_normal((2, 44100))).astype(np.float32)
     a = separate(x, 22050, cpu_model)["bass"]
-    b = separate(x, 22050, gpu_model, SeparationOptions(device="cuda"))["bass"]
+    b = separate(x, 22050, gpu_model, SeparationOptions())["bass"]
     assert np.abs(a - b).max() < 1e-3

@@ -12,7 +12,8 @@ from saesep import audio
 from saesep.cli import main
 from saesep.errors import SaesepError
 from saesep.model import load
-from saesep.separation import SeparationOptions, extract_file
+from saesep.extract import extract_file
+from saesep.separation import SeparationOptions
 
 SENTINEL = "/tmp/saesep_pickle_ran"
 

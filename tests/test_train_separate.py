@@ -6,7 +6,8 @@ import torch
 from saesep import spectral
 from saesep.errors import SaesepError
 from saesep.model import load
-from saesep.separation import SeparationOptions, extract_file, separate
+from saesep.extract import extract_file
+from saesep.separation import SeparationOptions, separate
 from saesep.training import train
 
 

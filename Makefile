@@ -4,8 +4,8 @@ PIP ?= $(PYTHON) -m pip
 .PHONY: install test demo corpus-tiny corpus-medium models bench clean
 
 install:
-	$(PIP) install -q torch==2.13.0
-	$(PIP) install -q -e ".[all]"
+	$(PIP) install -q -c .ci/constraints.txt torch
+	$(PIP) install -q -c .ci/constraints.txt -e ".[all]"
 
 test:
 	$(PYTHON) -m pytest -q tests

@@ -37,7 +37,7 @@ def machine() -> dict:
 
 def long_song(seconds: float, path: Path, source: Path | None = None) -> Path:
     """A stereo 44.1 kHz song of ``seconds``: the bundled demo mixture repeated (written block-wise)."""
-    source = source or ROOT / "data" / "demo" / "mixture.flac"
+    source = source or ROOT / "saesep" / "data" / "demo" / "mixture.flac"
     x, sr = sf.read(source, dtype="float32", always_2d=True)
     n = int(seconds * sr)
     path.parent.mkdir(parents=True, exist_ok=True)

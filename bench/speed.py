@@ -20,13 +20,14 @@ import types
 import numpy as np
 import torch
 
-from common import WORK, long_song, write_results
+from common import WORK, long_song, machine, write_results
 
-from saesep import model as model_io, models as builtin  # noqa: E402
-from saesep.config import SpectralConfig  # noqa: E402
-from saesep.model import Model, StackedDNN  # noqa: E402
+from saesep import models as builtin  # noqa: E402
+from saesep.backend import choose_engine  # noqa: E402
 from saesep.extract import extract_file  # noqa: E402
-from saesep.separation import SeparationOptions, compute_dtype  # noqa: E402
+from saesep.network import load_models, macs_per_frame  # noqa: E402
+from saesep.separation import SeparationOptions  # noqa: E402
+from saesep.weights import parse_meta, read_payload  # noqa: E402
 
 
 def matmul_gflops(device: str, dtype: torch.dtype = torch.float32) -> float:
@@ -44,9 +45,9 @@ def matmul_gflops(device: str, dtype: torch.dtype = torch.float32) -> float:
     return 2 * 4096 * 3591 * 513 * n / (time.time() - t) / 1e9
 
 
-def network_gflop_per_audio_second(m: Model, channels: int) -> float:
+def network_gflop_per_audio_second(m, channels: int) -> float:
     cfg = m.spectral
-    macs = sum(l.weight.numel() for l in m.net.layers)
+    macs = m.macs
     frames = cfg.sample_rate / cfg.hop
     ch = 1 if cfg.stereo == "mid" else channels
     return 2 * macs * frames * ch / 1e9
@@ -88,7 +89,7 @@ def timed_extract(song, models, opts) -> float:
 def roles_speed(song, seconds: float, device: str) -> dict:
     """Wall time of the built-in other alone, of ``-t other`` (the four built-ins, other with half
     the rest) and of ``-t all``, on the same file."""
-    ms = {n: model_io.load(p, device) for n, p in builtin.available().items()}
+    ms = load_models(list(builtin.available().values()), device)
     runs = (("other alone", {"other": ms["other"]}, SeparationOptions()),
             ("-t other (four models, other with half the rest)", ms, SeparationOptions(outputs=("other",))),
             ("-t all", ms, SeparationOptions()))
@@ -110,24 +111,17 @@ def main():
     ap.add_argument("--name", default=None, help="results file name under bench/results/ (default speed_DEVICE)")
     args = ap.parse_args()
     song = long_song(args.seconds, WORK / f"song_{int(args.seconds)}s.wav")
-    if args.model:
-        m = model_io.load(args.model)
-    elif builtin.available():
-        m = model_io.load(next(iter(builtin.available().values())))
-    else:  # same cost as a trained default model
-        cfg = SpectralConfig()
-        net = StackedDNN(cfg.n_bins, cfg.context_frames)
-        for _ in range(3):
-            net.add_layer("random")
-        m = Model(net, cfg, "bass")
-    m.to(args.device)
+    path = args.model or str(builtin.path_for(builtin.DEFAULT_TARGET))
     res = {}
-    dtype = compute_dtype("auto", args.device)
-    print(f"default precision here: {str(dtype).replace('torch.', '')}")
-    runs = (("saesep", SeparationOptions()),
-            ("saesep --precision float32", SeparationOptions(precision="float32")),
-            ("saesep --stereo mid", None))
-    for label, opts in runs:
+    engine, prec = choose_engine(args.device, "auto", macs_per_frame(parse_meta(read_payload(path), path)))
+    dtype = torch.bfloat16 if prec == "bfloat16" else torch.float32
+    print(f"CPU: {machine()['cpu']}; default here: {engine} engine, {prec}")
+    runs = (("saesep", "auto", SeparationOptions()),
+            ("saesep --precision float32", "float32", SeparationOptions(precision="float32")),
+            ("saesep --precision bfloat16 (torch)", "bfloat16", SeparationOptions(precision="bfloat16")),
+            ("saesep --stereo mid", "auto", None))
+    for label, precision, opts in runs:
+        m = next(iter(load_models([path], args.device, precision).values()))
         if opts is None:
             m.spectral.stereo = "mid"
             opts = SeparationOptions()
@@ -135,11 +129,11 @@ def main():
         res[label] = {"wall_s": round(wall, 2), "x_realtime": round(args.seconds / wall, 1),
                       "network_gflop_per_audio_s": round(network_gflop_per_audio_second(m, 2), 3)}
         print(f"{label:<27} {wall:6.2f} s for {args.seconds:.0f} s of audio: {args.seconds / wall:7.1f} x real time")
-    m.spectral.stereo = "channels"
     if args.roles:
         res["roles"] = roles_speed(song, args.seconds, args.device)
     gf = matmul_gflops(args.device, dtype)
-    res["precision"] = str(dtype).replace("torch.", "")
+    res["precision"] = prec
+    res["engine"] = engine
     net_gflops = res["saesep"]["network_gflop_per_audio_s"] * args.seconds / res["saesep"]["wall_s"]
     res["machine_matmul_gflops"] = round(gf, 1)
     res["network_gflops_achieved"] = round(net_gflops, 1)
@@ -159,7 +153,7 @@ def main():
             print(f"open-unmix: {u['skipped']}")
     res["seconds"] = args.seconds
     res["device"] = args.device
-    res["model"] = {"path": args.model or "built-in (first role)", "target": m.target, "n_fft": m.spectral.n_fft, "hop": m.spectral.hop}
+    res["model"] = {"path": args.model or f"built-in {builtin.DEFAULT_TARGET}", "target": m.target, "n_fft": m.spectral.n_fft, "hop": m.spectral.hop}
     write_results(args.name or f"speed_{args.device}", res)
 
 

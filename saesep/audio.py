@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
+import re
 import tempfile
 import threading
 import warnings
@@ -31,6 +32,7 @@ class AudioInfo:
     sample_rate: int
     channels: int
     frames: int
+    header_frames: int | None = None  # what the header promises, where more than the file holds
 
     @property
     def seconds(self) -> float:
@@ -66,11 +68,24 @@ def info(path) -> AudioInfo:
     """Sample rate, channel count and length of a file, without decoding it."""
     path = _check_exists(path)
     try:
-        i = sf.info(_fs(path))
-        return AudioInfo(int(i.samplerate), int(i.channels), int(i.frames))
+        i = sf.info(_fs(path), verbose=True)
+        return AudioInfo(int(i.samplerate), int(i.channels), int(i.frames), _header_frames(i.extra_info, i.frames))
     except Exception:
         audio, sr = _read_fallback(path)
         return AudioInfo(sr, audio.shape[0], audio.shape[1])
+
+
+def _header_frames(log: str, frames: int) -> int | None:
+    """Frames a WAV/AIFF header promises when libsndfile found fewer bytes on disk
+    (its log says ``data : <size> (should be <found>)``); None when they agree, or when
+    the size field says "unknown" (streamed writers put 0 or 0xFFFFFFFF there)."""
+    m = re.search(r"^\s*(?:data|SSND)\s*:\s*(\d+)\s*\(should be (\d+)\)", log, re.MULTILINE)
+    if not m:
+        return None
+    size, found = int(m.group(1)), int(m.group(2))
+    if size in (0, 0xFFFFFFFF, 0xFFFFFFFF - 1) or size <= found or found <= 0:
+        return None
+    return int(round(frames * size / found))
 
 
 def _read_fallback(path: Path):

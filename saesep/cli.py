@@ -88,41 +88,21 @@ def train(data, target, valid, out, preset, plot, resume, device, quiet, **opts)
 
 
 # -------------------------------------------------------------------------- extract
-def _with_rest(target, rest_to) -> bool:
-    """Whether the built-in ``target`` takes a share of what all four built-ins leave, so that
-    all four must run: other by default (``auto``), any role named by ``--rest-to``."""
+def _models_for(target, model_paths, rest_to, device="cpu", precision="auto"):
+    """The models a command runs for ``target`` and the outputs it keeps (see ``saesep.models.choose``)."""
     from . import models as builtin
-    from .separation import ROLES
+    from .network import load_models
 
-    if target not in ROLES or not set(ROLES) <= set(builtin.available()):
-        return False
-    return rest_to == target or (rest_to == "auto" and target == "other")
-
-
-def _builtin_paths(target=None) -> list[str]:
-    """The built-in model files: ``target``'s first, then the other roles'."""
-    from . import models as builtin
-
-    avail = builtin.available()
-    if not avail:
-        raise SaesepError("no built-in models are installed; pass --model FILE")
-    first = [str(builtin.path_for(target))] if target else []
-    return first + [str(p) for t, p in avail.items() if t != target]
-
-
-def _load_models(model_paths, target, device):
-    from . import model as model_io
-    from . import models as builtin
-
-    if target == "all" and not model_paths:
-        model_paths = _builtin_paths()
-    elif not model_paths:
-        model_paths = [str(builtin.path_for(target or "bass"))]
-    models = model_io.load_models(model_paths, device)
-    only = next(iter(models.values()))
-    if target not in (None, "all") and len(model_paths) == 1 and only.target != target:
-        raise SaesepError(f"model '{model_paths[0]}' extracts '{only.target}', not '{target}'")
-    return models
+    paths, outputs = builtin.choose(target, model_paths, rest_to)
+    models = load_models(paths, device, precision)
+    if target not in (None, "all") and outputs is None:
+        if target not in models:
+            if len(models) == 1:
+                raise SaesepError(f"model '{paths[0]}' extracts '{next(iter(models))}', not '{target}'")
+            raise SaesepError(f"-t {target}: none of the models extracts it (they extract {', '.join(models)})")
+        if len(models) > 1:
+            outputs = (target,)
+    return models, outputs
 
 
 @main.command()
@@ -146,7 +126,7 @@ def _load_models(model_paths, target, device):
 @click.option("--rest-to", default="auto", show_default=True,
               help="A target that also takes a share of what all the models leave of the mixture; auto: 'other' "
                    "when bass, lead, drums and other run together (-t other runs all four built-ins and writes "
-                   "other: better on 51 of 56 test tracks); none: off.")
+                   "other); none: off.")
 @click.option("--rest-share", default=0.5, show_default=True, type=float, help="That share (0.5: the average of "
               "the target's own estimate and the mixture minus the others).")
 @click.option("--segment", default=5.0, show_default=True, type=float, help="Seconds processed at once (bounds memory).")
@@ -170,21 +150,13 @@ def extract(inputs, model_paths, target, out_dir, filename, fmt, bits, residual,
     from .batch import check_template, find_audio_files, plan, shown
     from .extract import Cancelled, extract_file
     from .separation import SeparationOptions
-    from .training import resolve_device
+    from .backend import resolve_device
 
     _run(check_template, filename)
     if jobs < 1:
         raise click.BadParameter("must be at least 1", param_hint="-j")
     dev = _run(resolve_device, device)
-    outputs = None
-    if not model_paths and _with_rest(target, rest_to):
-        model_paths, outputs = _run(_builtin_paths, target), (target,)
-    models = _run(_load_models, model_paths, None if outputs else target, dev)
-    if len(models) > 1 and target not in (None, "all") and outputs is None:
-        if target not in models:
-            raise click.ClickException(f"-t {target}: none of the models extracts it (they extract "
-                                       f"{', '.join(models)})")
-        outputs = (target,)
+    models, outputs = _run(_models_for, target, model_paths, rest_to, dev, precision)
     opts = _run(SeparationOptions, mask="soft" if wiener else mask, mask_power=mask_power, residual=residual,
                 segment_seconds=segment, precision=precision, rest_to=rest_to, rest_share=rest_share,
                 outputs=outputs)
@@ -278,10 +250,10 @@ def extract(inputs, model_paths, target, out_dir, filename, fmt, bits, residual,
 @click.option("--json", "as_json", is_flag=True, help="Print everything, history included, as JSON.")
 def info(model_path, as_json):
     """Show a model file's target, STFT settings, layers, training history and versions."""
-    from . import model as model_io
+    from .network import load_numpy
 
-    _run(model_io.load, model_path)  # the whole file checked: weights, config, target
-    meta, _ = _run(model_io.load_payload, model_path)
+    _run(load_numpy, model_path)  # the whole file checked: weights, config, target
+    meta = _run(_meta, model_path)
     if as_json:
         click.echo(json.dumps(meta, indent=2))
         return
@@ -289,6 +261,12 @@ def info(model_path, as_json):
         _print_info(meta)
     except (KeyError, TypeError, ValueError, AttributeError) as e:
         raise click.ClickException(f"'{model_path}' has damaged metadata ({type(e).__name__}: {e})") from None
+
+
+def _meta(path) -> dict:
+    from .weights import parse_meta, read_payload
+
+    return parse_meta(read_payload(path), path)
 
 
 def _print_info(meta: dict) -> None:
@@ -385,9 +363,8 @@ def evaluate(data, split, model_paths, target, rest_to, methods, json_path, jobs
     ms = [m.strip() for m in methods.split(",") if m.strip()]
     model_paths = list(model_paths)
     if not model_paths and (target is None or "saesep" in ms):
-        target = target or "bass"
-        model_paths = _run(_builtin_paths, target) if _with_rest(target, rest_to) else \
-            [str(_run(builtin.path_for, target))]
+        target = target or builtin.DEFAULT_TARGET
+        model_paths, _ = _run(builtin.choose, target, (), rest_to)
     res = _run(eval_api, data, split, model=model_paths or None, target=target, methods=ms, jobs=jobs,
                progress=_progress(quiet), max_tracks=max_tracks, rest_to=rest_to)
     click.echo(format_table(res, per_track=not no_per_track))
@@ -408,14 +385,13 @@ def evaluate(data, split, model_paths, target, rest_to, methods, json_path, jobs
 @main.command("models")
 def models_cmd():
     """List the built-in models: target, size, training data and test-split SDR."""
-    from . import model as model_io
     from . import models as builtin
 
     avail = builtin.available()
     if not avail:
         raise click.ClickException("no built-in models are installed")
     for target, path in avail.items():
-        meta, _ = _run(model_io.load_payload, path)
+        meta = _run(_meta, path)
         m = meta.get("meta", {})
         sdr = m.get("test_sdr", {})
         c = m.get("corpus", {})
@@ -434,17 +410,13 @@ def demo(out_dir, song):
     _run(run_demo, out_dir, song, echo=click.echo)
 
 
-def _stop(signum, frame):
-    for s in (signal.SIGINT, signal.SIGTERM):  # a second signal stops at once
-        signal.signal(s, signal.SIG_DFL)
-    raise Stopped(signum)
-
-
 def run(argv=None) -> None:
     """The ``saesep`` command. SIGINT and SIGTERM unwind the command (temporary files are
     removed, worker processes stopped), then it exits with 128 + the signal's number."""
+    from .workers import on_stop_signal
+
     for s in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(s, _stop)
+        signal.signal(s, on_stop_signal)
     try:
         main.main(args=argv, prog_name="saesep")
     except Stopped as e:

@@ -390,8 +390,8 @@ def build(out, size: str = "tiny", seed: int = 0, jobs: int | None = None, progr
     records = []
     with tqdm(total=len(todo), disable=not progress, unit="track", desc=f"corpus {size}") as bar:
         if jobs > 1:
-            with process_pool(jobs) as ex:
-                for rec in ex.map(_build_one, [(p, out) for p in todo], chunksize=1):
+            with process_pool(jobs) as pool:
+                for rec in pool.imap(_build_one, [(p, out) for p in todo]):
                     records.append(rec)
                     bar.update(1)
         else:

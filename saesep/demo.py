@@ -7,13 +7,13 @@ from pathlib import Path
 import numpy as np
 
 from . import audio as audio_io
-from . import model as model_io
 from . import models as builtin
 from .errors import SaesepError
 from .extract import extract_file
+from .network import load_models
 from .separation import SeparationOptions
 
-DEMO_DIR = Path(__file__).resolve().parents[1] / "data" / "demo"
+DEMO_DIR = Path(__file__).resolve().parent / "data" / "demo"  # package data: works from any install
 
 
 def run_demo(out_dir="out", song=None, echo=print) -> dict:
@@ -36,7 +36,7 @@ def run_demo(out_dir="out", song=None, echo=print) -> dict:
     avail = builtin.available()
     if not avail:
         raise SaesepError("no built-in models are installed (run: make models)")
-    models = {t: model_io.load(p) for t, p in avail.items()}
+    models = load_models(list(avail.values()))
     mix, sr = audio_io.read(mix_path)
     echo(f"demo song: {mix_path} ({mix.shape[1] / sr:.1f} s, {sr} Hz, {mix.shape[0]} channels); {metric}")
     results = {}

@@ -159,7 +159,7 @@ def _eval_track(args) -> dict:
 
 
 def _score_track(track_dir, target, methods, model_paths, rest_to, cfg_dict, nmf) -> dict:
-    from . import model as model_io
+    from .network import load_models
     from .config import from_dict
     from .datasets import find_tracks
     from .separation import SeparationOptions, separate
@@ -184,7 +184,7 @@ def _score_track(track_dir, target, methods, model_paths, rest_to, cfg_dict, nmf
     res = {"track": t.name, "seconds": round(mix.shape[1] / sr, 2), "methods": {}}
     for m in methods:
         if m == "saesep":
-            models = model_io.load_models(model_paths)
+            models = load_models(model_paths)
             est = separate(mix, sr, models, SeparationOptions(rest_to=rest_to, outputs=(target,)))[target]
         elif m == "nmf":
             est = nmf.separate(mix, sr)
@@ -210,7 +210,7 @@ def evaluate(data, split: str = "test", model=None, target: str | None = None, m
     """
     from tqdm.auto import tqdm
 
-    from . import model as model_io
+    from .network import load_models
     from .config import to_dict
     from .datasets import find_tracks, require_target
     from .separation import SeparationOptions
@@ -220,7 +220,7 @@ def evaluate(data, split: str = "test", model=None, target: str | None = None, m
         raise SaesepError(f"unknown method(s) {', '.join(unknown)} (choose from {', '.join(METHODS)})")
     paths = [] if model is None else [str(model)] if isinstance(model, (str, Path)) else [str(p) for p in model]
     if paths:
-        loaded = model_io.load_models(paths)
+        loaded = load_models(paths)
         first = next(iter(loaded.values()))
         if target is not None and target not in loaded:
             if len(paths) == 1:
@@ -249,8 +249,8 @@ def evaluate(data, split: str = "test", model=None, target: str | None = None, m
     rows = []
     with tqdm(total=len(args), disable=not progress, unit="track", desc=f"evaluate {target}") as bar:
         if jobs > 1 and len(args) > 1:
-            with process_pool(jobs, initializer=_one_thread) as ex:
-                for r in ex.map(_eval_track, args):
+            with process_pool(jobs, initializer=_one_thread) as pool:
+                for r in pool.imap(_eval_track, args):
                     rows.append(r)
                     bar.update(1)
         else:

@@ -14,7 +14,6 @@ import soundfile as sf
 from . import audio as audio_io
 from .batch import DEFAULT_TEMPLATE, plan, shown
 from .errors import SaesepError
-from .model import Model
 from .separation import SeparationOptions, _separate_stream
 
 
@@ -34,7 +33,7 @@ class FileResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def extract_file(input_path, models: Model | dict[str, Model], out_dir, options: SeparationOptions | None = None,
+def extract_file(input_path, models, out_dir, options: SeparationOptions | None = None,
                  fmt: str = "wav", bits: str = "16", template: str = DEFAULT_TEMPLATE,
                  progress: bool = False, block_seconds: float = 5.0, outputs: dict[str, Path] | None = None,
                  cancel: threading.Event | None = None) -> FileResult:
@@ -51,7 +50,7 @@ def extract_file(input_path, models: Model | dict[str, Model], out_dir, options:
     from tqdm.auto import tqdm
 
     opts = options or SeparationOptions()
-    if isinstance(models, Model):
+    if not isinstance(models, dict):  # one model
         models = {models.target: models}
     t0 = time.time()
     names = opts.output_names(models)
@@ -63,6 +62,9 @@ def extract_file(input_path, models: Model | dict[str, Model], out_dir, options:
     inf = audio_io.info(input_path)
     if inf.frames == 0:
         raise SaesepError(f"'{shown(input_path)}' is empty (0 samples)")
+    if inf.header_frames:
+        raise SaesepError(f"'{shown(input_path)}': its header promises {inf.header_frames} frames, the file holds "
+                          f"{inf.frames} (a truncated file)")
     keep_values = fmt == "wav" and bits == "float"
     clipped = dict.fromkeys(outputs, 0)
     step = max(1, int(block_seconds * inf.sample_rate))

@@ -18,13 +18,16 @@ import torch
 from torch import nn
 
 from . import __version__
+from .backend import TorchOps
 from .config import SpectralConfig, TrainConfig, from_dict, to_dict
-from .batch import check_name
+from .network import band, forward_sequence
+from .weights import check_model
 from .errors import SaesepError
-from .spectral import EPS, context_margin, context_offsets, normalize
+from .spectral import normalize
 
 FORMAT = "saesep-model"
 FORMAT_VERSION = 1
+_TORCH = TorchOps()
 
 
 class StackedDNN(nn.Module):
@@ -173,10 +176,7 @@ class Model:
 
     def _band(self, mag: torch.Tensor) -> tuple[torch.Tensor, int]:
         """The bins the network sees (``spectral.max_freq``), and how many zero bins to add back."""
-        nb = self.net.n_bins
-        if mag.shape[-1] < nb:
-            raise SaesepError(f"the model needs {nb} frequency bins, got {mag.shape[-1]}")
-        return (mag[..., :nb], mag.shape[-1] - nb) if mag.shape[-1] > nb else (mag, 0)
+        return band(mag, self.net.n_bins)
 
     @torch.no_grad()
     def estimate(self, blocks: torch.Tensor) -> torch.Tensor:
@@ -207,30 +207,22 @@ class Model:
         mag: ``(batch, frames, bins)`` with ``context_margin`` extra frames on each side
         (zeros beyond the signal); ``bins`` as in :meth:`estimate`. Returns
         ``(batch, frames - 2 * margin, bins)``, equal to :meth:`estimate` on the stacked
-        blocks: the first layer is linear, so W₁(x/γ) is computed as (W₁x)/γ, one matrix
-        product on the unnormalised blocks, whose γ comes from the frames' norms.
-        dtype: of the matrix products (bfloat16: AMX on recent Xeons, ~9x float32),
-        accumulated in float32 by the GEMM; biases, γ and the output stay float32.
+        blocks (see :func:`saesep.network.forward_sequence`). dtype: of the matrix products.
         """
         mag, extra = self._band(mag)
-        if extra:  # zeros above max_freq
-            return torch.nn.functional.pad(self.estimate_sequence(mag.contiguous(), dtype), (0, extra))
-        cfg = self.spectral
-        offs, m = context_offsets(cfg), context_margin(cfg)
-        n = mag.shape[1] - 2 * m
-        if len(self.net.layers) == 0:
-            return mag[:, m:m + n].clone()
-        norms = mag.norm(dim=-1)
-        g = sum(norms[:, m + o:m + o + n] for o in offs) / len(offs)  # γ per centre frame, (batch, n)
-        ws = self._product_weights(dtype)
-        low = mag.to(dtype)
-        blocks = torch.cat([low[:, m + o:m + o + n] for o in offs], dim=-1)  # (batch, n, (2C+1) bins)
-        h = (blocks @ ws[0][0]).float()
-        del blocks, low
-        h.div_(g[..., None] + EPS).add_(ws[0][1]).relu_()
-        for w, bias in ws[1:]:
-            h = (h.to(dtype) @ w).float().add_(bias).relu_()
-        return h.mul_(g[..., None])
+        out = forward_sequence(_TORCH, mag.contiguous(), self._product_weights(dtype), self.spectral, dtype)
+        return torch.nn.functional.pad(out, (0, extra)) if extra else out
+
+    engine = "torch"
+
+    @property
+    def macs(self) -> int:
+        """Multiply-adds of the network per frame and channel."""
+        return sum(layer.weight.numel() for layer in self.net.layers)
+
+    @property
+    def device(self):
+        return self.net.layers[0].weight.device if len(self.net.layers) else torch.device("cpu")
 
     def to(self, device) -> "Model":
         self.net.to(device)
@@ -279,17 +271,6 @@ def load_payload(path) -> tuple[dict, dict]:
     return meta, payload
 
 
-def load_models(paths, device: str | torch.device = "cpu") -> dict[str, Model]:
-    """Load model files into ``{target: model}``, in order; two models for one target is an error."""
-    models: dict[str, Model] = {}
-    for p in paths:
-        m = load(p, device)
-        if m.target in models:
-            raise SaesepError(f"two models extract '{m.target}'")
-        models[m.target] = m
-    return models
-
-
 def load(path, device: str | torch.device = "cpu") -> Model:
     """Load a model file written by :func:`save`."""
     meta, payload = load_payload(path)
@@ -307,12 +288,7 @@ def load(path, device: str | torch.device = "cpu") -> Model:
         raise SaesepError(f"'{path}' is a damaged saesep model file ({type(e).__name__})") from e
     if spectral.net_bins != net.n_bins or spectral.context_frames != net.context_frames:
         raise SaesepError(f"'{path}' is a damaged saesep model file (config does not match weights)")
-    if not all(torch.isfinite(p).all() for p in net.parameters()):
-        raise SaesepError(f"'{path}' is a damaged saesep model file (NaN or infinite weights)")
-    try:
-        check_name(meta["target"])
-    except SaesepError as e:
-        raise SaesepError(f"'{path}' is not a usable model file: its {e}") from None
+    check_model(meta, spectral, [p.detach().numpy() for p in net.parameters()], path)
     net.eval()
     model = Model(net, spectral, meta["target"], train, meta.get("history", {}), meta.get("meta", {}))
     return model.to(device)

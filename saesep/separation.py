@@ -8,43 +8,35 @@ pipeline (``spectral.stft`` → network → ``spectral.istft``) to float precisi
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import time
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator
 
 import numpy as np
-import torch
 
 from . import audio as audio_io
+from .backend import PRECISIONS, NumpyOps, TorchOps, choose_engine
 from .config import SpectralConfig
-from .corpus import ROLES  # the built-in roles; "other" is everything else
 from .errors import SaesepError
-from .model import Model
+from .models import auto_rest_target
 from .spectral import context_margin, n_frames, window
 
 RESIDUAL = "residual"
 MASKS = ("ratio", "none", "soft")
-PRECISIONS = ("auto", "float32", "bfloat16")
 MIN_SEGMENT, MAX_SEGMENT = 0.1, 3600.0  # seconds: fewer frames than this per step only costs time
 
 
-def compute_dtype(precision: str, device: str = "cpu") -> torch.dtype:
-    """The dtype of the network's matrix products for ``precision`` on ``device``."""
-    if precision == "bfloat16":
-        return torch.bfloat16
-    if precision == "auto" and not str(device).startswith("cuda") and _cpu_has_amx():
-        return torch.bfloat16
-    return torch.float32
+def compute_dtype(precision: str, device="cpu", macs_per_frame: int = 0):
+    """The torch dtype of the network's matrix products (see :func:`saesep.backend.choose_engine`)."""
+    import torch
+
+    _, prec = choose_engine(str(device), precision, macs_per_frame)
+    return torch.bfloat16 if prec == "bfloat16" else torch.float32
 
 
-def _cpu_has_amx() -> bool:
-    try:
-        return bool(torch.cpu._is_amx_tile_supported())
-    except AttributeError:  # older or other builds: no fast bfloat16 path assumed
-        return False
+def _ops(model):
+    """The array operations of the library ``model`` runs on."""
+    return NumpyOps() if model.engine == "numpy" else TorchOps(model.device)
 
 
 @dataclass
@@ -57,16 +49,15 @@ class SeparationOptions:
     mask_power: the exponent p (2: power, 1: magnitude).
     residual: also return the mixture minus the extracted target(s).
     rest_to: a target that also takes ``rest_share`` of the rest — what all the models
-        together leave of the mixture. ``auto`` (the default): ``other`` when the models
-        include bass, lead, drums and other, so that other, the stem of "everything else",
-        is its own estimate averaged with the mixture minus the other three (+0.9 dB
-        paired on the test split, 51 of 56 tracks); ``None``: off.
+        together leave of the mixture. ``auto`` (the default): the built-in policy of
+        :func:`saesep.models.auto_rest_target` (other, when bass, lead, drums and other run
+        together); ``None``: off.
     outputs: the targets to return (default: every model's); the other models only
         contribute to ``rest_to``.
     segment_seconds: audio processed at once, 0.1 s to 1 hour; bounds the memory.
     precision: of the network's matrix products: ``float32``, ``bfloat16`` or ``auto``
-        (bfloat16 on a CPU with AMX, whose bfloat16 products are ~9x faster; float32
-        otherwise). Sums, biases and everything around the network stay float32.
+        (:func:`saesep.backend.choose_engine` decides). Sums, biases and everything around
+        the network stay float32.
     """
 
     mask: str = "ratio"
@@ -98,7 +89,7 @@ class SeparationOptions:
         if self.rest_to in (None, "none"):
             return None
         if self.rest_to == "auto":
-            return "other" if set(ROLES) <= set(targets) else None
+            return auto_rest_target(targets)
         if self.rest_to not in targets:
             raise SaesepError(f"rest target '{self.rest_to}' is none of the models' targets ({', '.join(targets)})")
         return self.rest_to
@@ -116,7 +107,7 @@ class SeparationOptions:
 class _Engine:
     """Streaming STFT → networks → ISTFT at the models' sample rate, for C channels."""
 
-    def __init__(self, models: dict[str, Model], channels: int, opts: SeparationOptions):
+    def __init__(self, models: dict, channels: int, opts: SeparationOptions):
         self.models, self.opts = models, opts
         cfg = next(iter(models.values())).spectral
         self.cfg = cfg
@@ -131,9 +122,11 @@ class _Engine:
         # FFT need only the bins up to the widest band of the group
         self.top = max(m.spectral.net_bins for m in models.values())
         self.names = list(models)
-        self.dev = next(iter(models.values())).net.layers[0].weight.device
-        self.dtype = compute_dtype(opts.precision, str(self.dev))
-        self.win = torch.from_numpy(win).to(self.dev)
+        first = next(iter(models.values()))
+        self.ops = _ops(first)
+        self.dtype = self.ops.float32 if first.engine == "numpy" else \
+            compute_dtype(opts.precision, first.device, max(_macs(m) for m in models.values()))
+        self.win = self.ops.asarray(win)
         # input buffer in padded coordinates: buf[0] is padded sample buf0
         self.buf = np.zeros((channels, self.pad), np.float32)
         self.buf0 = 0
@@ -175,7 +168,6 @@ class _Engine:
         out = np.concatenate(outs, axis=2)
         return out[..., : max(0, self.n_in - self.n_out)]
 
-    @torch.no_grad()
     def _segment(self, f1: int, n_frames: int | None) -> np.ndarray:
         f0, m = self.f0, self.m
         a, b = max(f0 - m, 0), f1 + m
@@ -193,45 +185,44 @@ class _Engine:
     def _frames(self, a: int, b: int, f0: int, f1: int) -> np.ndarray:
         """STFT frames [a, b) of the buffer (the context beyond the signal: zero frames)
         → networks → masked centre frames f0..f1-1 → windowed inverse FFTs
-        ``(outputs, C, f1 - f0, n_fft)``. All in torch on the models' device: on a GPU only
-        the samples go there and the frames come back (numpy FFTs and masks left it waiting
-        on the CPU: 145x real time on an H100 against 279x on 2 CPU cores); on the CPU
-        torch's FFTs beat scipy's here (bass 300x → 364x). Frame-major throughout, and
-        bins only up to the widest band of the models (``top``): the rest is zero.
+        ``(outputs, C, f1 - f0, n_fft)``, in the models' array library (numpy, or torch on
+        the models' device: on a GPU only the samples go there and the frames come back).
+        Frame-major throughout, and bins only up to the widest band of the models (``top``).
         """
+        ops = self.ops
         s = a * self.hop - self.buf0
         e = (b - 1) * self.hop + self.n_fft - self.buf0
-        x = torch.from_numpy(self.buf[:, s:e]).to(self.dev)
-        spec = torch.fft.rfft(x.unfold(-1, self.n_fft, self.hop) * self.win)[..., :self.top]  # (C, b - a, top)
+        x = ops.asarray(self.buf[:, s:e])
+        spec = ops.rfft(ops.frames(x, self.n_fft, self.hop) * self.win)[..., :self.top]  # (C, b - a, top)
         centre = spec[:, f0 - a:f1 - a]
-        mag = spec.abs()
+        mag = ops.abs(spec)
         mid = self.cfg.stereo == "mid" and self.ch > 1
-        net_in = spec.mean(0, keepdim=True).abs() if mid else mag
+        net_in = ops.abs(ops.mean0(spec)) if mid else mag
         cmag = mag[:, f0 - a:f1 - a]  # |centre|
         if mid:
-            ref = net_in[:, f0 - a:f1 - a].clamp_min(1e-8)  # |mid| of the centre frames
+            ref = ops.maximum(net_in[:, f0 - a:f1 - a], 1e-8)  # |mid| of the centre frames
         lo, hi = a - (f0 - self.m), (f1 + self.m) - b  # context frames beyond the signal: zeros
         if lo or hi:
-            net_in = torch.nn.functional.pad(net_in, (0, 0, lo, hi))
+            net_in = ops.pad_frames(net_in, lo, hi)
         est = []
         for model in self.models.values():
-            e = model.estimate_sequence(net_in, self.dtype).float()  # (chs, n, top)
+            e = ops.cast(model.estimate_sequence(net_in, self.dtype), ops.float32)  # (chs, n, top)
             if mid:  # the mid estimate becomes a mask for every channel
-                e = (e / ref).clamp_max(1.0) * cmag
+                e = ops.minimum(e / ref, 1.0) * cmag
             est.append(e)
         if self.opts.mask == "soft":
             p = self.opts.mask_power
-            background = (cmag - sum(est)).clamp_min(0)
+            background = ops.maximum(cmag - sum(est), 0)
             denom = sum(e ** p for e in est) + background ** p + 1e-12
-            outs = torch.stack([centre * (e ** p / denom) for e in est])
+            outs = ops.stack([centre * (e ** p / denom) for e in est])
         else:
             # |Ŝ| with the mixture phase = X · |Ŝ| / |X|
-            safe = torch.where(cmag > 0, cmag, 1.0)
+            safe = ops.where(cmag > 0, cmag, 1.0)
             if self.opts.mask == "ratio":  # |Ŝ| at most |X| (silence where X = 0)
-                outs = torch.stack([centre * (e / safe).clamp_max(1.0) for e in est])
+                outs = ops.stack([centre * ops.minimum(e / safe, 1.0) for e in est])
             else:  # unbounded; |Ŝ| with phase 0 where X = 0
-                outs = torch.stack([torch.where(cmag > 0, centre * (e / safe), e.to(centre.dtype)) for e in est])
-        return (torch.fft.irfft(outs, n=self.n_fft) * self.win).cpu().numpy()
+                outs = ops.stack([ops.where(cmag > 0, centre * (e / safe), e) for e in est])
+        return ops.to_numpy(ops.irfft(outs, n=self.n_fft) * self.win)
 
     def _overlap_add(self, frames: np.ndarray, f0: int, f1: int) -> None:
         """frames: windowed inverse FFTs ``(outputs, C, n, n_fft)`` of frames f0..f1-1, added
@@ -314,7 +305,7 @@ class _Branch:
     """The models that share one STFT setting: their engine, and resampling of each output
     back to the input rate (queued until every branch has it). Fed at the models' rate."""
 
-    def __init__(self, models: dict[str, Model], sr_in: int, channels: int, opts: SeparationOptions):
+    def __init__(self, models: dict, sr_in: int, channels: int, opts: SeparationOptions):
         self.rate = next(iter(models.values())).spectral.sample_rate
         self.ch = channels
         self.engine = _Engine(models, channels, opts)
@@ -335,14 +326,18 @@ class _Branch:
             self.ready[name].push(self.back[name](part, last=last))
 
 
-def stft_groups(models: dict[str, Model]) -> list[dict[str, Model]]:
+def _macs(model) -> int:
+    return model.macs
+
+
+def stft_groups(models: dict) -> list[dict]:
     """The models grouped by STFT setting (sample rate, frame, hop, window, context), in order.
 
     Models that differ only in ``max_freq`` share one STFT (each sees its own band).
     """
-    groups: list[dict[str, Model]] = []
+    groups: list[dict] = []
 
-    def stft_key(m: Model) -> SpectralConfig:
+    def stft_key(m) -> SpectralConfig:
         return dataclasses.replace(m.spectral, max_freq=0.0)
 
     for name, m in models.items():
@@ -356,7 +351,7 @@ def stft_groups(models: dict[str, Model]) -> list[dict[str, Model]]:
 
 
 def _separate_stream(blocks: Iterable[np.ndarray], sr_in: int, channels: int, n_samples: int | None,
-                     models: dict[str, Model], opts: SeparationOptions,
+                     models: dict, opts: SeparationOptions,
                      on_progress: Callable[[int], None] | None = None) -> Iterator[dict[str, np.ndarray]]:
     """Yield dicts of output chunks (``name -> (channels, m)`` at ``sr_in``) as input blocks arrive.
 
@@ -421,7 +416,7 @@ def _separate_stream(blocks: Iterable[np.ndarray], sr_in: int, channels: int, n_
     yield emit(last=True)
 
 
-def separate(audio: np.ndarray, sample_rate: int, models: Model | dict[str, Model],
+def separate(audio: np.ndarray, sample_rate: int, models,
              options: SeparationOptions | None = None, block_seconds: float = 10.0) -> dict[str, np.ndarray]:
     """Separate an in-memory signal. ``audio``: ``(channels, samples)`` or ``(samples,)``.
 
@@ -429,7 +424,7 @@ def separate(audio: np.ndarray, sample_rate: int, models: Model | dict[str, Mode
     model's target; plus ``residual`` if asked), at ``sample_rate`` and with the input's shape.
     """
     opts = options or SeparationOptions()
-    if isinstance(models, Model):
+    if not isinstance(models, dict):  # one model
         models = {models.target: models}
     x = np.asarray(audio, dtype=np.float32)
     squeeze = x.ndim == 1

@@ -10,7 +10,6 @@ frames, so the ISTFT never divides by a vanishing window sum at the end.
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from .config import SpectralConfig
 
@@ -18,10 +17,14 @@ EPS = 1e-8
 
 
 def window(cfg: SpectralConfig) -> np.ndarray:
-    """The analysis/synthesis window, ``(n_fft,)`` float32."""
-    from scipy.signal import get_window  # what librosa uses; importing librosa itself costs ~150 MB
-
-    return get_window(cfg.librosa_window, cfg.n_fft, fftbins=True).astype(np.float32)
+    """The analysis/synthesis window, ``(n_fft,)`` float32: the periodic window librosa uses
+    (``scipy.signal.get_window(name, n_fft, fftbins=True)``, the tests' reference), written
+    out because importing scipy.signal takes longer than a short song's whole extraction."""
+    n = np.arange(cfg.n_fft) / cfg.n_fft
+    if cfg.librosa_window == "boxcar":
+        return np.ones(cfg.n_fft, np.float32)
+    a0 = {"hann": 0.5, "hamming": 0.54}[cfg.librosa_window]
+    return (a0 - (1 - a0) * np.cos(2 * np.pi * n)).astype(np.float32)
 
 
 def n_frames(n_samples: int, cfg: SpectralConfig) -> int:
@@ -77,6 +80,8 @@ def stack_context(mag: torch.Tensor, cfg: SpectralConfig, margin_padded: bool = 
         (the streaming case); otherwise zeros (silence) are used beyond the edges.
     Returns ``(batch * centre_frames, 2C+1, bins)``, frames of one batch item contiguous.
     """
+    import torch
+
     m = context_margin(cfg)
     if not margin_padded and m:
         mag = torch.nn.functional.pad(mag, (m, m))

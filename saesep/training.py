@@ -20,6 +20,7 @@ import torch
 from . import model as model_io
 from .config import Preset, SpectralConfig, TrainConfig, from_dict, preset as get_preset
 from .datasets import FIXED, MONITOR, VALID, find_tracks, require_target
+from .backend import resolve_device
 from .batch import check_name
 from .errors import SaesepError
 from .loader import BatchSource, SamplerSpec, auto_workers
@@ -439,7 +440,7 @@ def train(data, out, target: str | None = None, preset: str | Preset = "default"
         stages = _stages(cfg)
         total = sum(s["iters"] for s in stages)
         done_iters = sum(s["iters"] for s in stages[:tr.stage])
-        with tqdm(total=total, initial=done_iters, disable=not progress, unit="it", desc=f"train {target}") as bar:
+        with tqdm(total=total, initial=done_iters, disable=not progress, unit="it", desc=f"train {cfg.target}") as bar:
             while tr.stage < len(stages):
                 tr.run_stage(stages[tr.stage], bar)
                 tr.stage += 1
@@ -449,7 +450,8 @@ def train(data, out, target: str | None = None, preset: str | Preset = "default"
         tr.source.close()  # joins the loader processes, so their CPU time counts below
     tr.history["train_seconds"] = round(time.time() - t0, 2)
     tr.history["cpu_seconds"] = round(_cpu_seconds() - c0, 2)  # this process and its loaders
-    model = tr.model(meta)
+    # the model file names its data folders, not this machine's paths (the checkpoint keeps those)
+    model = tr.model({**meta, "data": _folder_names(meta["data"]), "valid_data": _folder_names(meta["valid_data"])})
     model.net.eval()
     if rank != 0:  # only rank 0 writes the model, removes the checkpoint and plots
         torch.distributed.barrier()
@@ -462,21 +464,17 @@ def train(data, out, target: str | None = None, preset: str | Preset = "default"
     if plot:
         from .plot import plot_history
 
-        plot_history(model.history, plot, title=f"saesep {target}: {cfg.init} init, {cfg.optimizer}")
+        plot_history(model.history, plot, title=f"saesep {cfg.target}: {cfg.init} init, {cfg.optimizer}")
     return model
+
+
+def _folder_names(paths):
+    if paths is None:
+        return None
+    return Path(paths).name if isinstance(paths, str) else [Path(p).name for p in paths]
 
 
 def _cpu_seconds() -> float:
     """CPU time of this process and of its finished child processes (the data loaders)."""
     t = os.times()
     return t.user + t.system + t.children_user + t.children_system
-
-
-def resolve_device(device: str) -> str:
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise SaesepError("--device cuda asked for, but no CUDA GPU is available")
-    if device not in ("cpu",) and not device.startswith("cuda"):
-        raise SaesepError(f"unknown device '{device}' (choose auto, cpu or cuda)")
-    return device

@@ -12,7 +12,8 @@ import multiprocessing
 import os
 import signal
 import sys
-from concurrent.futures import ProcessPoolExecutor
+
+from .errors import Stopped
 
 PR_SET_PDEATHSIG = 1
 
@@ -28,6 +29,31 @@ def die_with_parent() -> None:
         os._exit(1)
 
 
+_deferred: list[int] | None = None  # stop signals that arrived while workers were starting
+
+
+def on_stop_signal(signum, frame) -> None:
+    """The CLI's SIGINT/SIGTERM handler: raise :class:`Stopped` (later, if workers are starting)."""
+    if _deferred is not None:
+        _deferred.append(signum)
+        return
+    for s in (signal.SIGINT, signal.SIGTERM):  # a second signal stops at once
+        signal.signal(s, signal.SIG_DFL)
+    raise Stopped(signum)
+
+
+@contextlib.contextmanager
+def _stops_deferred():
+    global _deferred
+    _deferred = []
+    try:
+        yield
+    finally:
+        got, _deferred = _deferred, None
+        if got:
+            on_stop_signal(got[0], None)
+
+
 def _init(initializer) -> None:
     die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent decides
@@ -37,22 +63,18 @@ def _init(initializer) -> None:
 
 @contextlib.contextmanager
 def process_pool(jobs: int, initializer=None):
-    """A spawn-started ``ProcessPoolExecutor`` whose workers stop when the block is left by an
-    exception or a stop signal (spawn, not fork: a forked child can inherit a lock held by
-    fluidsynth's or torch's threads and hang)."""
-    ex = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_init,
-                             initargs=(initializer,))
+    """A spawn-started ``multiprocessing.Pool`` (use ``imap`` for results in order) whose workers
+    are terminated when the block is left by an exception or a stop signal. Spawn, not fork:
+    a forked child can inherit a lock held by fluidsynth's or torch's threads and hang."""
+    # the pool starts its workers here, with a stop held back meanwhile: a stop in the middle
+    # of writing a worker's start-up data would leave the worker printing a traceback
+    with _stops_deferred():
+        pool = multiprocessing.get_context("spawn").Pool(jobs, initializer=_init, initargs=(initializer,))
     try:
-        yield ex
+        yield pool
     except BaseException:
-        procs = list((getattr(ex, "_processes", None) or {}).values())
-        ex.shutdown(wait=False, cancel_futures=True)
-        for p in procs:
-            with contextlib.suppress(Exception):
-                p.terminate()
-        for p in procs:
-            with contextlib.suppress(Exception):
-                p.join(5)
+        pool.terminate()
         raise
     else:
-        ex.shutdown(wait=True)
+        pool.close()
+        pool.join()

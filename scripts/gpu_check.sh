@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One prepared run on a lent GPU machine (see README "GPU"): the test suite and the speed benchmark.
+# One prepared run on a lent GPU machine: the test suite and the speed benchmark (docs/benchmarks.md).
 # TESTS=... and PYTEST_TIMEOUT=... (seconds) pick a part of the suite when device time is short.
 # Missing Python packages travel as wheels in .whl/ (librosa, soundfile, soxr, openunmix…).
 set -uo pipefail

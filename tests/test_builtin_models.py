@@ -7,9 +7,9 @@ import pytest
 
 from saesep import audio, models
 from saesep.model import load, load_payload
+from saesep.demo import DEMO_DIR as DEMO
 from saesep.separation import SeparationOptions, separate
 
-DEMO = Path(__file__).resolve().parents[1] / "data" / "demo"
 ROLES = ("bass", "lead", "other", "drums")
 # dB over passthrough on the demo song: 'other' (inner parts) is already the loudest part of
 # the mixture (passthrough +2 dB), so its margin is smaller

@@ -148,8 +148,9 @@ def test_target_other_runs_the_four_builtins_and_writes_other_only(runner, tmp_p
 
 def test_evaluate_target_other_scores_what_extract_other_writes(runner, tmp_path):
     """saesep evaluate -t other (no -m) runs the four built-ins as extract -t other does."""
-    pytest.importorskip("museval")
-    from conftest import synthetic_track
+    from conftest import MUSEVAL, require, synthetic_track
+
+    require("museval", MUSEVAL)
 
     d = tmp_path / "data" / "test" / "song"
     d.mkdir(parents=True)
@@ -173,3 +174,24 @@ def test_evaluate_target_other_scores_what_extract_other_writes(runner, tmp_path
     ref, mix = stems["other"], sum(stems.values())
     # the file is 16-bit: the same scores to within its quantisation
     assert r["tracks"][0]["methods"]["saesep"]["SDR"] == pytest.approx(bss_eval(ref, est.T, mix, 44100)["SDR"], abs=0.05)
+
+
+def test_info_on_a_model_whose_layers_do_not_match_its_weights_is_one_line(runner, tiny_model, tmp_path):
+    import json
+
+    import torch
+
+    payload = torch.load(tiny_model[0], weights_only=True)
+    meta = json.loads(payload["meta_json"])
+    meta["n_layers"] += 1
+    payload["meta_json"] = json.dumps(meta)
+    torch.save(payload, tmp_path / "m.pt")
+    _one_line_error(runner.invoke(main, ["info", str(tmp_path / "m.pt")]))
+
+
+@pytest.mark.parametrize("meta_json", ["", "[]", '{"target": "bass"}', "{}"])
+def test_info_on_empty_or_malformed_metadata_is_one_line(runner, tmp_path, meta_json):
+    import torch
+
+    torch.save({"format": "saesep-model", "meta_json": meta_json, "state_dict": {}}, tmp_path / "m.pt")
+    _one_line_error(runner.invoke(main, ["info", str(tmp_path / "m.pt")]))

@@ -7,8 +7,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-pytest.importorskip("music21")
-pytest.importorskip("fluidsynth")
+from conftest import FLUIDSYNTH, require  # noqa: E402
+
+require("music21", FLUIDSYNTH)
+require("fluidsynth", FLUIDSYNTH)
 
 from saesep import corpus  # noqa: E402
 from saesep.datasets import find_tracks  # noqa: E402

@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-pytest.importorskip("museval")
+from conftest import MUSEVAL, require  # noqa: E402
+
+require("museval", MUSEVAL)
 
 from saesep.config import SpectralConfig  # noqa: E402
 from saesep.errors import SaesepError  # noqa: E402
@@ -82,3 +84,76 @@ def test_evaluate_several_models_scores_the_targets_joint_output(track_folder, t
         evaluate(track_folder, "test", model=order, target="vocals", progress=False)
     with pytest.raises(SaesepError, match="rest target"):
         evaluate(track_folder, "test", model=order, progress=False, rest_to="vocals")
+
+
+def _copy_tracks(src, dst, names):
+    import shutil
+
+    for n in names:
+        shutil.copytree(src / n, dst / n)
+    return dst
+
+
+def test_a_bad_track_is_reported_and_the_others_scored(track_folder, tiny_model, tmp_path):
+    split = _copy_tracks(track_folder / "test", tmp_path / "d" / "test", ["track00", "track01"])
+    (split / "track01" / "bass.wav").write_bytes(b"RIFF broken")
+    res = evaluate(tmp_path / "d", "test", model=tiny_model[0], methods=["mixture"], jobs=1, progress=False)
+    assert res["counts"] == {"scored": 1, "skipped": 0, "failed": 1}
+    assert "cannot read" in next(r["error"] for r in res["tracks"] if "error" in r)
+
+
+def test_tracks_without_the_target_are_counted_as_skipped(track_folder, tiny_model, tmp_path):
+    split = _copy_tracks(track_folder / "test", tmp_path / "d" / "test", ["track00", "track01"])
+    (split / "track01" / "bass.wav").unlink()
+    res = evaluate(tmp_path / "d", "test", model=tiny_model[0], methods=["mixture"], jobs=1, progress=False)
+    assert res["counts"] == {"scored": 1, "skipped": 1, "failed": 0}
+
+
+def test_no_scorable_track_is_an_error_not_nan(track_folder, tiny_model, tmp_path):
+    split = _copy_tracks(track_folder / "test", tmp_path / "d" / "test", ["track00"])
+    x, sr = sf.read(split / "track00" / "bass.wav")
+    sf.write(split / "track00" / "bass.wav", np.zeros_like(x), sr, subtype="FLOAT")
+    with pytest.raises(SaesepError, match="could be scored"):
+        evaluate(tmp_path / "d", "test", model=tiny_model[0], methods=["mixture"], jobs=1, progress=False)
+
+
+def test_stems_of_unequal_length_without_a_mixture_are_one_track_error(track_folder, tiny_model, tmp_path):
+    split = _copy_tracks(track_folder / "test", tmp_path / "d" / "test", ["track00", "track01"])
+    (split / "track01" / "mixture.wav").unlink()
+    x, sr = sf.read(split / "track01" / "other.wav")
+    sf.write(split / "track01" / "other.wav", x[: len(x) // 2], sr, subtype="FLOAT")
+    res = evaluate(tmp_path / "d", "test", model=tiny_model[0], methods=["mixture"], jobs=1, progress=False)
+    assert res["counts"]["failed"] == 1 and "differ in length" in res["tracks"][1]["error"]
+
+
+def test_sigterm_stops_the_worker_processes(track_folder, tiny_model):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("reads /proc")
+    proc = subprocess.Popen([sys.executable, "-m", "saesep", "evaluate", "--data", str(track_folder), "-m",
+                             str(tiny_model[0]), "--method", "saesep,nmf", "-j", "2", "-q"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+    def children():
+        try:
+            with open(f"/proc/{proc.pid}/task/{proc.pid}/children") as f:
+                return [int(p) for p in f.read().split()]
+        except OSError:
+            return []
+
+    deadline = time.time() + 60
+    while len(children()) < 2 and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.01)
+    kids = children()
+    assert proc.poll() is None and kids, "no workers seen"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 143 and "Traceback" not in err
+    time.sleep(0.5)
+    alive = [k for k in kids if os.path.exists(f"/proc/{k}") and "zombie" not in open(f"/proc/{k}/status").read()]
+    assert alive == []

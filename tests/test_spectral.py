@@ -43,3 +43,13 @@ def test_gamma_is_mean_frame_norm_and_normalisation_is_scale_free():
     x1, _ = spectral.normalize(blocks)
     x2, _ = spectral.normalize(blocks * 37.0)
     assert torch.allclose(x1, x2, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["hann", "hamming", "rectangular"])
+@pytest.mark.parametrize("n_fft", [512, 4096, 1000])
+def test_window_is_librosas(name, n_fft):
+    from scipy.signal import get_window
+
+    cfg = SpectralConfig(window=name, n_fft=n_fft, hop=n_fft // 4)
+    ref = get_window(cfg.librosa_window, n_fft, fftbins=True)
+    np.testing.assert_allclose(spectral.window(cfg), ref, atol=1e-7)

@@ -1,0 +1,175 @@
+"""The array library extraction runs on, and the policy that picks it.
+
+``numpy`` runs on the CPU in float32 without importing torch, so a whole ``saesep extract``
+process starts in a fraction of torch's own import time (shell scripts start one process
+per song). ``torch`` runs on a GPU, or in bfloat16 on a CPU with AMX tiles.
+The separator's code is written once against the few operations below.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from .errors import SaesepError
+
+ENGINES = ("numpy", "torch")
+PRECISIONS = ("auto", "float32", "bfloat16")
+# auto uses bfloat16 (torch) on an AMX CPU only for networks at least this many multiply-adds
+# per frame: below it the product is a small part of the work and float32 costs nothing
+BFLOAT16_MIN_MACS = 4_000_000
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_has_amx() -> bool:
+    """Whether this CPU has AMX tiles (fast bfloat16 products), read from /proc/cpuinfo."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return "amx_tile" in line.split()
+    except OSError:
+        pass
+    return False
+
+
+def choose_engine(device: str, precision: str, macs_per_frame: int = 0) -> tuple[str, str]:
+    """``(engine, precision)`` for extraction on ``device``: the one place this is decided.
+
+    On a CPU: numpy in float32, unless bfloat16 is asked for, or ``auto`` on an AMX CPU with a
+    network of at least :data:`BFLOAT16_MIN_MACS` multiply-adds per frame (bfloat16 products
+    are then several times faster). Elsewhere: torch, bfloat16 only when asked for.
+    """
+    if precision not in PRECISIONS:
+        raise SaesepError(f"unknown precision '{precision}' (choose {', '.join(PRECISIONS)})")
+    if str(device) != "cpu":
+        return "torch", "bfloat16" if precision == "bfloat16" else "float32"
+    if precision == "bfloat16" or (precision == "auto" and cpu_has_amx() and macs_per_frame >= BFLOAT16_MIN_MACS):
+        return "torch", "bfloat16"
+    return "numpy", "float32"
+
+
+def resolve_device(device: str) -> str:
+    """``cpu``, ``cuda[:N]``, or ``auto`` (a CUDA GPU when there is one); torch is imported only off the CPU."""
+    if device == "cpu":
+        return device
+    if device != "auto" and not device.startswith("cuda"):
+        raise SaesepError(f"unknown device '{device}' (choose auto, cpu or cuda)")
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if not torch.cuda.is_available():
+        raise SaesepError("--device cuda asked for, but no CUDA GPU is available")
+    return device
+
+
+class NumpyOps:
+    """The separator's operations on numpy arrays (``frames``: strided views, no copies)."""
+
+    name = "numpy"
+
+    def asarray(self, x: np.ndarray) -> np.ndarray:
+        return x
+
+    def to_numpy(self, x) -> np.ndarray:
+        return x
+
+    def frames(self, x: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
+        """``(C, samples)`` → ``(C, frames, n_fft)``."""
+        return np.lib.stride_tricks.sliding_window_view(x, n_fft, axis=-1)[:, ::hop]
+
+    def rfft(self, x):
+        return np.fft.rfft(x)
+
+    def irfft(self, x, n: int):
+        return np.fft.irfft(x, n=n)
+
+    def pad_frames(self, x, lo: int, hi: int):
+        """Zero frames before and after axis -2."""
+        return np.pad(x, [(0, 0)] * (x.ndim - 2) + [(lo, hi), (0, 0)])
+
+    def concat_last(self, xs):
+        return np.concatenate(xs, axis=-1)
+
+    abs = staticmethod(np.abs)
+    stack = staticmethod(np.stack)
+    where = staticmethod(np.where)
+    maximum = staticmethod(np.maximum)
+    minimum = staticmethod(np.minimum)
+
+    def mean0(self, x):
+        return x.mean(0, keepdims=True)
+
+    def norm(self, x):
+        """Euclidean norm over the last axis."""
+        return np.sqrt(np.einsum("...i,...i->...", x, x))
+
+    def cast(self, x, dtype):
+        return x.astype(dtype, copy=False)
+
+    def relu_(self, x):
+        return np.maximum(x, 0, out=x)
+
+    float32 = np.float32
+
+
+class TorchOps:
+    """The same operations on torch tensors on ``device``."""
+
+    name = "torch"
+
+    def __init__(self, device="cpu"):
+        import torch
+
+        self.torch, self.device = torch, device
+        self.float32 = torch.float32
+
+    def asarray(self, x: np.ndarray):
+        return self.torch.from_numpy(x).to(self.device)
+
+    def to_numpy(self, x) -> np.ndarray:
+        return x.cpu().numpy()
+
+    def frames(self, x, n_fft: int, hop: int):
+        return x.unfold(-1, n_fft, hop)
+
+    def rfft(self, x):
+        return self.torch.fft.rfft(x)
+
+    def irfft(self, x, n: int):
+        return self.torch.fft.irfft(x, n=n)
+
+    def pad_frames(self, x, lo: int, hi: int):
+        return self.torch.nn.functional.pad(x, (0, 0, lo, hi))
+
+    def concat_last(self, xs):
+        return self.torch.cat(xs, dim=-1)
+
+    def abs(self, x):
+        return x.abs()
+
+    def stack(self, xs):
+        return self.torch.stack(list(xs))
+
+    def where(self, c, a, b):
+        return self.torch.where(c, a, b)
+
+    def maximum(self, x, v):
+        return x.clamp_min(v)
+
+    def minimum(self, x, v):
+        return x.clamp_max(v)
+
+    def mean0(self, x):
+        return x.mean(0, keepdim=True)
+
+    def norm(self, x):
+        return x.norm(dim=-1)
+
+    def cast(self, x, dtype):
+        return x.to(dtype)
+
+    def relu_(self, x):
+        return x.relu_()

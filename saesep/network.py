@@ -1,0 +1,137 @@
+"""The trained network's forward pass over consecutive frames, for numpy or torch, and the
+numpy model that extraction on a CPU uses without importing torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .backend import NumpyOps, choose_engine
+from .config import SpectralConfig, TrainConfig, from_dict
+from .errors import SaesepError
+from .spectral import EPS, context_margin, context_offsets
+from .weights import check_model, parse_meta, read_payload
+
+_NUMPY = NumpyOps()
+
+
+def forward_sequence(ops, mag, layers: list, cfg: SpectralConfig, dtype):
+    """Target magnitudes of consecutive frames.
+
+    mag: ``(batch, frames, net_bins)`` context magnitudes with ``context_margin`` extra frames on
+    each side (zeros beyond the signal). layers: ``[(Wᵀ (d_in, d_out) in dtype, b (d_out,) float32)]``.
+    Returns ``(batch, frames - 2 * margin, net_bins)`` float32. The first layer is linear, so
+    W₁(x/γ) is computed as (W₁x)/γ: one product on the unnormalised blocks, whose γ (the mean
+    norm of a block's frames) comes from the frames' norms. Products in ``dtype`` (bfloat16:
+    AMX), accumulated in float32; biases, γ and the output stay float32.
+    """
+    offs, m = context_offsets(cfg), context_margin(cfg)
+    n = mag.shape[1] - 2 * m
+    if not layers:
+        return mag[:, m:m + n] * 1
+    norms = ops.norm(mag)
+    g = sum(norms[:, m + o:m + o + n] for o in offs)[..., None] / len(offs)  # γ per centre frame
+    low = ops.cast(mag, dtype)
+    blocks = ops.concat_last([low[:, m + o:m + o + n] for o in offs])  # (batch, n, (2C+1) bins)
+    h = ops.cast(blocks @ layers[0][0], ops.float32)
+    del blocks, low
+    h /= g + EPS
+    h += layers[0][1]
+    h = ops.relu_(h)
+    for w, bias in layers[1:]:
+        h = ops.cast(ops.cast(h, dtype) @ w, ops.float32)
+        h += bias
+        h = ops.relu_(h)
+    h *= g
+    return h
+
+
+def band(mag, net_bins: int):
+    """The bins a network sees (the first ``net_bins``), and how many to add back as zeros."""
+    if mag.shape[-1] < net_bins:
+        raise SaesepError(f"the model needs {net_bins} frequency bins, got {mag.shape[-1]}")
+    return (mag[..., :net_bins], mag.shape[-1] - net_bins) if mag.shape[-1] > net_bins else (mag, 0)
+
+
+def macs_per_frame(meta: dict) -> int:
+    """Multiply-adds of the network per frame and channel."""
+    bins, frames, layers = meta["n_bins"], meta["context_frames"], meta["n_layers"]
+    return bins * bins * (frames + max(0, layers - 1)) if layers else 0
+
+
+@dataclass
+class NumpyModel:
+    """A model file's network as numpy float32 arrays: what extraction on a CPU runs."""
+
+    layers: list
+    spectral: SpectralConfig
+    target: str
+    train: TrainConfig = field(default_factory=TrainConfig)
+    history: dict = field(default_factory=dict)
+    meta: dict = field(default_factory=dict)
+    engine = "numpy"
+    device = "cpu"
+
+    @property
+    def macs(self) -> int:
+        return sum(w.size for w, _ in self.layers)
+
+    def estimate_sequence(self, mag: np.ndarray, dtype=np.float32) -> np.ndarray:
+        """As :meth:`saesep.model.Model.estimate_sequence`, in numpy float32."""
+        mag, extra = band(mag, self.spectral.net_bins)
+        out = forward_sequence(_NUMPY, np.ascontiguousarray(mag), self.layers, self.spectral, np.float32)
+        return np.pad(out, [(0, 0), (0, 0), (0, extra)]) if extra else out
+
+
+def load_numpy(path) -> NumpyModel:
+    """Load a model file into numpy, without torch (same checks as :func:`saesep.model.load`)."""
+    payload = read_payload(path)
+    meta = parse_meta(payload, path)
+    try:
+        state = payload["state_dict"]
+        spectral = from_dict(SpectralConfig, meta["spectral"])
+        train = from_dict(TrainConfig, meta["train"])
+        n = int(meta["n_layers"])
+        arrays = [state[f"layers.{k}.{p}"] for k in range(n) for p in ("weight", "bias")]
+        if len(state) != 2 * n:
+            raise KeyError("extra tensors")
+    except SaesepError:
+        raise
+    except Exception as e:  # noqa: BLE001
+        raise SaesepError(f"'{path}' is a damaged saesep model file ({type(e).__name__})") from e
+    check_model(meta, spectral, arrays, path)
+    d_in = spectral.net_bins * spectral.context_frames
+    layers = []
+    for k in range(n):
+        w, b = arrays[2 * k].astype(np.float32), arrays[2 * k + 1].astype(np.float32)
+        if w.shape != (spectral.net_bins, d_in if k == 0 else spectral.net_bins) or b.shape != (spectral.net_bins,):
+            raise SaesepError(f"'{path}' is a damaged saesep model file (config does not match weights)")
+        layers.append((np.ascontiguousarray(w.T), b))
+    return NumpyModel(layers, spectral, meta["target"], train, meta.get("history", {}), meta.get("meta", {}))
+
+
+def load_models(paths, device: str = "cpu", precision: str = "auto") -> dict:
+    """Load model files into ``{target: model}`` for extraction on ``device``, in order.
+
+    On a CPU the models are numpy models unless :func:`saesep.backend.choose_engine` picks
+    torch (bfloat16); two models for one target is an error.
+    """
+    metas = {}
+    for p in paths:
+        metas[p] = parse_meta(read_payload(p), p)
+    macs = max((macs_per_frame(m) for m in metas.values() if isinstance(m.get("n_bins"), int)), default=0)
+    engine, _ = choose_engine(device, precision, macs)
+    models: dict = {}
+    for p in paths:
+        if engine == "numpy":
+            m = load_numpy(p)
+        else:
+            from .model import load
+
+            m = load(p, device)
+        if m.target in models:
+            raise SaesepError(f"two models extract '{m.target}'")
+        models[m.target] = m
+    return models

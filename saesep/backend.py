@@ -14,7 +14,7 @@ import numpy as np
 
 from .errors import SaesepError
 
-ENGINES = ("numpy", "torch")
+ENGINES = ("auto", "numpy", "torch")
 PRECISIONS = ("auto", "float32", "bfloat16")
 # auto uses bfloat16 (torch) on an AMX CPU only for networks at least this many multiply-adds
 # per frame: below it the product is a small part of the work and float32 costs nothing
@@ -34,20 +34,31 @@ def cpu_has_amx() -> bool:
     return False
 
 
-def choose_engine(device: str, precision: str, macs_per_frame: int = 0) -> tuple[str, str]:
-    """``(engine, precision)`` for extraction on ``device``: the one place this is decided.
+def choose_engine(device: str, precision: str = "auto", macs_per_frame: int = 0,
+                  engine: str = "auto") -> tuple[str, str]:
+    """``(engine, precision)`` for extraction: the one place this is decided.
 
-    On a CPU: numpy in float32, unless bfloat16 is asked for, or ``auto`` on an AMX CPU with a
-    network of at least :data:`BFLOAT16_MIN_MACS` multiply-adds per frame (bfloat16 products
-    are then several times faster). Elsewhere: torch, bfloat16 only when asked for.
+    Off the CPU: torch, bfloat16 only when asked for. On a CPU, ``bfloat16`` means torch;
+    ``auto`` also means torch in bfloat16 on an AMX CPU for networks of at least
+    :data:`BFLOAT16_MIN_MACS` multiply-adds per frame. Otherwise float32 on numpy (unless
+    torch is asked for): a process starts in a fraction of torch's import time, which is most
+    of a shell script's cost per song, and holds a third of the memory; on 2 cores a batch of
+    six 4-minute songs took as long as on torch float32 (bench/startup.py has the figures).
     """
     if precision not in PRECISIONS:
         raise SaesepError(f"unknown precision '{precision}' (choose {', '.join(PRECISIONS)})")
+    if engine not in ENGINES:
+        raise SaesepError(f"unknown engine '{engine}' (choose {', '.join(ENGINES)})")
     if str(device) != "cpu":
+        if engine == "numpy":
+            raise SaesepError("the numpy engine runs on the CPU only (use --device cpu)")
         return "torch", "bfloat16" if precision == "bfloat16" else "float32"
-    if precision == "bfloat16" or (precision == "auto" and cpu_has_amx() and macs_per_frame >= BFLOAT16_MIN_MACS):
+    if precision == "bfloat16" or (precision == "auto" and engine != "numpy" and cpu_has_amx()
+                                   and macs_per_frame >= BFLOAT16_MIN_MACS):
+        if engine == "numpy":
+            raise SaesepError("bfloat16 needs the torch engine")
         return "torch", "bfloat16"
-    return "numpy", "float32"
+    return ("numpy" if engine == "auto" else engine), "float32"
 
 
 def resolve_device(device: str) -> str:
@@ -65,6 +76,18 @@ def resolve_device(device: str) -> str:
     return device
 
 
+def _cores() -> int:
+    import os
+
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+_CORES = _cores()
+
+
 class NumpyOps:
     """The separator's operations on numpy arrays (``frames``: strided views, no copies)."""
 
@@ -77,14 +100,19 @@ class NumpyOps:
         return x
 
     def frames(self, x: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
-        """``(C, samples)`` → ``(C, frames, n_fft)``."""
-        return np.lib.stride_tricks.sliding_window_view(x, n_fft, axis=-1)[:, ::hop]
+        """``(..., samples)`` → ``(..., frames, n_fft)``."""
+        return np.lib.stride_tricks.sliding_window_view(x, n_fft, axis=-1)[..., ::hop, :]
 
     def rfft(self, x):
-        return np.fft.rfft(x)
+        # scipy's pocketfft: ~4x numpy's for float32 frames here, for 0.2 s of import
+        from scipy import fft
+
+        return fft.rfft(x, workers=_CORES)
 
     def irfft(self, x, n: int):
-        return np.fft.irfft(x, n=n)
+        from scipy import fft
+
+        return fft.irfft(x, n=n, workers=_CORES)
 
     def pad_frames(self, x, lo: int, hi: int):
         """Zero frames before and after axis -2."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -88,13 +89,13 @@ def train(data, target, valid, out, preset, plot, resume, device, quiet, **opts)
 
 
 # -------------------------------------------------------------------------- extract
-def _models_for(target, model_paths, rest_to, device="cpu", precision="auto"):
+def _models_for(target, model_paths, rest_to, device="cpu", precision="auto", engine="auto"):
     """The models a command runs for ``target`` and the outputs it keeps (see ``saesep.models.choose``)."""
     from . import models as builtin
     from .network import load_models
 
     paths, outputs = builtin.choose(target, model_paths, rest_to)
-    models = load_models(paths, device, precision)
+    models = load_models(paths, device, precision, engine)
     if target not in (None, "all") and outputs is None:
         if target not in models:
             if len(models) == 1:
@@ -133,12 +134,14 @@ def _models_for(target, model_paths, rest_to, device="cpu", precision="auto"):
 @click.option("--device", default="cpu", show_default=True, help="auto, cpu or cuda.")
 @click.option("--precision", default="auto", show_default=True, type=click.Choice(["auto", "float32", "bfloat16"]),
               help="Of the network's matrix products; auto: bfloat16 on CPUs with AMX (much faster), else float32.")
+@click.option("--engine", default="auto", show_default=True, type=click.Choice(["auto", "numpy", "torch"]),
+              help="Array library on the CPU; auto: numpy (starts fast, less memory), torch for bfloat16.")
 @click.option("-j", "--jobs", default=1, show_default=True, type=int, help="Files processed in parallel.")
 @click.option("--skip-existing", is_flag=True, help="Skip files whose outputs all exist (cheap reruns of a batch).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON line per file (input, outputs, seconds, status).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
 def extract(inputs, model_paths, target, out_dir, filename, fmt, bits, residual, mask, wiener, mask_power, rest_to,
-            rest_share, segment, device, precision, jobs, skip_existing, as_json, quiet):
+            rest_share, segment, device, precision, engine, jobs, skip_existing, as_json, quiet):
     """Extract the target instrument from INPUTS (files, folders, globs; '-' reads paths from stdin).
 
     Outputs go to OUT/<track>/<target>.<ext> at the input's sample rate, channel
@@ -156,13 +159,13 @@ def extract(inputs, model_paths, target, out_dir, filename, fmt, bits, residual,
     if jobs < 1:
         raise click.BadParameter("must be at least 1", param_hint="-j")
     dev = _run(resolve_device, device)
-    models, outputs = _run(_models_for, target, model_paths, rest_to, dev, precision)
+    stdin = sys.stdin if "-" in inputs else None
+    files, problems = find_audio_files(inputs, stdin)
+    models, outputs = _run(_models_for, target, model_paths, rest_to, dev, precision, engine)
     opts = _run(SeparationOptions, mask="soft" if wiener else mask, mask_power=mask_power, residual=residual,
                 segment_seconds=segment, precision=precision, rest_to=rest_to, rest_share=rest_share,
                 outputs=outputs)
     _run(opts.rest_target, models)
-    stdin = sys.stdin if "-" in inputs else None
-    files, problems = find_audio_files(inputs, stdin)
     names = _run(opts.output_names, models)
     jobs_planned = plan(files, out_dir, names, fmt, filename)
     lock = threading.Lock()
@@ -221,10 +224,7 @@ def extract(inputs, model_paths, target, out_dir, filename, fmt, bits, residual,
         if jobs > 1:
             from concurrent.futures import ThreadPoolExecutor, as_completed
 
-            import torch
-
-            threads = torch.get_num_threads()
-            torch.set_num_threads(max(1, threads // jobs))  # share the cores between the jobs
+            share = _share_torch_threads(models, jobs)
             ex = ThreadPoolExecutor(jobs)
             try:
                 for fut in as_completed([ex.submit(one, j) for j in jobs_planned]):
@@ -235,13 +235,33 @@ def extract(inputs, model_paths, target, out_dir, filename, fmt, bits, residual,
                 raise
             finally:
                 ex.shutdown(wait=True, cancel_futures=True)
-                torch.set_num_threads(threads)
+                share.close()
         else:
             for j in jobs_planned:
                 report(one(j))
                 bar.update(1)
     if counts["failed"]:
         raise click.ClickException(f"{counts['failed']} of {len(jobs_planned) + len(problems)} input(s) failed")
+
+
+@contextlib.contextmanager
+def _torch_threads_shared(jobs: int):
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(max(1, threads // jobs))  # share the cores between the jobs
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _share_torch_threads(models, jobs: int):
+    """For torch models, divide torch's threads among ``jobs`` parallel files until closed."""
+    stack = contextlib.ExitStack()
+    if any(m.engine == "torch" for m in models.values()):
+        stack.enter_context(_torch_threads_shared(jobs))
+    return stack
 
 
 # ----------------------------------------------------------------------------- info
@@ -301,6 +321,9 @@ def corpus():
 @click.argument("out", type=click.Path(file_okay=False))
 @click.option("--size", default="tiny", show_default=True, type=click.Choice(["tiny", "small", "medium"]),
               help="tiny: 13 tracks x 8 s; small: 80 x 15 s; medium: 600 x 20 s.")
+@click.option("--style", default="classical", show_default=True, type=click.Choice(["classical", "band"]),
+              help="classical: scores of the music21 corpus; band: folk tunes arranged by mma in band grooves "
+                   "(medium: 1020 x 20 s, 5 h of training audio).")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("-j", "--jobs", default=None, type=int, help="Worker processes (default: all cores).")
 @click.option("--split", "splits", multiple=True, type=click.Choice(["train", "valid", "test"]),
@@ -309,7 +332,7 @@ def corpus():
               help="Render SPLIT with another SoundFont (e.g. test=FluidR3_GM.sf2: the test tracks "
                    "with the training instruments). Repeatable.")
 @click.option("-q", "--quiet", is_flag=True)
-def corpus_build(out, size, seed, jobs, splits, fonts, quiet):
+def corpus_build(out, size, style, seed, jobs, splits, fonts, quiet):
     """Render OUT/{train,valid,test}/<track>/{mixture,bass,lead,other,drums}.flac and OUT/corpus.json."""
     from .corpus import build
 
@@ -320,7 +343,7 @@ def corpus_build(out, size, seed, jobs, splits, fonts, quiet):
             raise click.BadParameter(f"'{f}' is not SPLIT=FILE", param_hint="--soundfont")
         soundfonts[split] = name
     meta = _run(build, out, size=size, seed=seed, jobs=jobs, progress=not quiet, soundfonts=soundfonts,
-                splits=splits or None)
+                splits=splits or None, style=style)
     if not quiet:
         click.echo(f"wrote {out}: {meta['splits']} tracks in {meta['build_seconds']} s"
                    + (f" ({meta['failed']} pieces skipped, see corpus.json)" if meta["failed"] else ""))

@@ -23,7 +23,7 @@ from .errors import SaesepError
 
 SAMPLE_RATE = 44100
 ROLES = ("bass", "lead", "other", "drums")
-SF2_DIRS = ("/usr/share/sounds/sf2", "/usr/share/soundfonts", "/usr/local/share/soundfonts")
+SF2_DIRS = ("/usr/share/sounds/sf2", "/usr/share/soundfonts", "/usr/local/share/soundfonts", "/usr/lib/lv2/avldrums.lv2")
 SOUNDFONTS = {"train": "FluidR3_GM.sf2", "valid": "FluidR3_GM.sf2", "test": "TimGM6mb.sf2"}
 SF2_PACKAGES = {"FluidR3_GM.sf2": "fluid-soundfont-gm", "TimGM6mb.sf2": "timgm6mb-soundfont",
                 "OPL-3_FM_128M.sf2": "opl3-soundfont", "sf_GMbank.sf2": "csound-soundfont"}
@@ -58,6 +58,13 @@ SIZES = {
     "small": Size({"train": 60, "valid": 8, "test": 12}, 15.0),
     "medium": Size({"train": 500, "valid": 40, "test": 60}, 20.0),
 }
+# the band style: a medium corpus holds 5 h of training audio
+BAND_SIZES = {
+    "tiny": Size({"train": 8, "valid": 2, "test": 3}, 8.0),
+    "small": Size({"train": 90, "valid": 10, "test": 12}, 20.0),
+    "medium": Size({"train": 900, "valid": 60, "test": 60}, 20.0),
+}
+STYLES = ("classical", "band")
 
 
 def extra_render_path(root, name: str) -> Path:
@@ -187,9 +194,13 @@ def drum_part(length_s: float, qpm: float, ts: tuple, rng) -> list:
     return [e for e in ev if e[0] < length_s]
 
 
-def render_part(sf2: Path, program: int, events: list, n_samples: int, pan: int, drums: bool = False) -> np.ndarray:
+def render_part(sf2: Path, program: int, events: list, n_samples: int, pan: int, drums: bool = False,
+                ccs: dict | None = None, bank: int | None = None, preset: int | None = None) -> np.ndarray:
     """Render (onset_s, dur_s, key, velocity) events to ``(2, n_samples)`` float32.
 
+    ``ccs``: MIDI controllers set before the first note (74 filter cutoff, 71 resonance,
+    1 vibrato, 91 reverb and 93 chorus sends); ``bank``/``preset``: the instrument (default:
+    GM ``program``, or the standard kit for ``drums``).
     A fresh Synth per part: reusing one changes the output (see shared/DATA.md).
     The render is bounded: we ask for exactly ``n_samples``, so looped samples that
     never fall silent cannot make it run on.
@@ -202,8 +213,11 @@ def render_part(sf2: Path, program: int, events: list, n_samples: int, pan: int,
         if sfid < 0:
             raise SaesepError(f"cannot load SoundFont {sf2}")
         chan = 9 if drums else 0
-        fs.program_select(chan, sfid, 128 if drums else 0, 0 if drums else program)
+        fs.program_select(chan, sfid, bank if bank is not None else (128 if drums else 0),
+                          preset if preset is not None else (0 if drums else program))
         fs.cc(chan, 10, pan)
+        for cc, value in (ccs or {}).items():
+            fs.cc(chan, int(cc), int(value))
         timeline = []
         for on, dur, key, vel in events:
             timeline.append((on, 1, key, vel))
@@ -316,6 +330,10 @@ def build_track(plan: TrackPlan, out: Path) -> dict:
 
 def _build_one(args):
     plan, out = args
+    if plan.info.get("style") == "band":
+        from .band import build_band_track
+
+        return build_band_track(plan, out, SAMPLE_RATE, render_part, find_soundfont)
     return build_track(plan, out)
 
 
@@ -334,7 +352,7 @@ def _interleave_collections(pieces: list[str], rng) -> list[str]:
     return out
 
 
-def plans(size: str, seed: int, soundfonts: dict | None = None, splits=None) -> list[TrackPlan]:
+def plans(size: str, seed: int, soundfonts: dict | None = None, splits=None, style: str = "classical") -> list[TrackPlan]:
     """The tracks to build: pieces drawn per split from the split's collections.
 
     soundfonts: ``{split: file}`` replacing the default SoundFont of those splits;
@@ -342,13 +360,18 @@ def plans(size: str, seed: int, soundfonts: dict | None = None, splits=None) -> 
     instruments, gains, excerpts are functions of seed, split and index), so a split
     rendered with another SoundFont differs from the default one in its samples only.
     """
-    if size not in SIZES:
-        raise SaesepError(f"unknown corpus size '{size}' (choose {', '.join(SIZES)})")
-    spec = SIZES[size]
+    if style not in STYLES:
+        raise SaesepError(f"unknown corpus style '{style}' (choose {', '.join(STYLES)})")
+    sizes = BAND_SIZES if style == "band" else SIZES
+    if size not in sizes:
+        raise SaesepError(f"unknown corpus size '{size}' (choose {', '.join(sizes)})")
+    spec = sizes[size]
     fonts = {**SOUNDFONTS, **(soundfonts or {})}
     bad = sorted(set(fonts) - set(spec.tracks)) + sorted(set(splits or ()) - set(spec.tracks))
     if bad:
         raise SaesepError(f"unknown split(s) {', '.join(bad)} (choose {', '.join(spec.tracks)})")
+    if style == "band":
+        return _band_plans(spec, seed, fonts, splits)
     pieces = split_pieces()
     out = []
     for split, count in spec.tracks.items():
@@ -363,8 +386,24 @@ def plans(size: str, seed: int, soundfonts: dict | None = None, splits=None) -> 
     return out
 
 
+def _band_plans(spec: Size, seed: int, fonts: dict, splits) -> list[TrackPlan]:
+    from . import band
+
+    tunes, groove_split = band.split_tunes(), band.split_grooves()
+    out = []
+    for split, count in spec.tracks.items():
+        if splits and split not in splits:
+            continue
+        for i in range(count):
+            s = _track_seed(seed, split, i)
+            info = band.plan_info(split, i, s, tunes, groove_split)
+            name = f"{i:04d}_{info['groove_file']}_{Path(info['tune']).stem}".replace(" ", "_")[:60]
+            out.append(TrackPlan(split, i, name, info["tune"], s, spec.seconds, fonts[split], info))
+    return out
+
+
 def build(out, size: str = "tiny", seed: int = 0, jobs: int | None = None, progress: bool = True,
-          soundfonts: dict | None = None, splits=None) -> dict:
+          soundfonts: dict | None = None, splits=None, style: str = "classical") -> dict:
     """Build a corpus into ``out``; returns the ``corpus.json`` record.
 
     ``soundfonts`` and ``splits`` as in :func:`plans`: e.g. ``soundfonts={"test":
@@ -378,17 +417,21 @@ def build(out, size: str = "tiny", seed: int = 0, jobs: int | None = None, progr
     from tqdm.auto import tqdm
 
     _check_tools()
-    todo = plans(size, seed, soundfonts, splits)
+    if style == "band":
+        from .band import check_tools
+
+        check_tools()
+    todo = plans(size, seed, soundfonts, splits, style)
     fonts = {p.split: p.soundfont for p in todo}
     for f in set(fonts.values()):
         find_soundfont(f)
     out = Path(out)
-    old = _previous_build(out, size, seed)
+    old = _previous_build(out, size, seed, style)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
     jobs = jobs or os.cpu_count() or 1
     records = []
-    with tqdm(total=len(todo), disable=not progress, unit="track", desc=f"corpus {size}") as bar:
+    with tqdm(total=len(todo), disable=not progress, unit="track", desc=f"corpus {style} {size}") as bar:
         if jobs > 1:
             with process_pool(jobs) as pool:
                 for rec in pool.imap(_build_one, [(p, out) for p in todo]):
@@ -396,19 +439,24 @@ def build(out, size: str = "tiny", seed: int = 0, jobs: int | None = None, progr
                     bar.update(1)
         else:
             for p in todo:
-                records.append(build_track(p, out))
+                records.append(_build_one((p, out)))
                 bar.update(1)
     import music21
     import soundfile
 
+    from . import band
+
+    spec = (BAND_SIZES if style == "band" else SIZES)[size]
     failed = [r for r in records if "error" in r]
     if old:  # a folder built before: the splits not rebuilt now keep their records
         records = [r for r in old["tracks"] if r["split"] not in fonts] + records
-        fonts = {s: fonts.get(s) or old["soundfonts"][s] for s in SIZES[size].tracks
+        fonts = {s: fonts.get(s) or old["soundfonts"][s] for s in spec.tracks
                  if s in fonts or s in old["soundfonts"]}
-    meta = {"size": size, "seed": seed, "sample_rate": SAMPLE_RATE, "seconds_per_track": SIZES[size].seconds,
+    meta = {"style": style, "size": size, "seed": seed, "sample_rate": SAMPLE_RATE, "seconds_per_track": spec.seconds,
             "splits": {s: sum(1 for r in records if r["split"] == s and "error" not in r) for s in fonts},
-            "collections": {s: list(TEST_COLLECTIONS if s == "test" else TRAIN_COLLECTIONS) for s in fonts},
+            "collections": ({s: ["music21 " + band.TUNE_COLLECTION, "mma grooves: " + ", ".join(band.split_grooves()[s])]
+                             for s in fonts} if style == "band" else
+                            {s: list(TEST_COLLECTIONS if s == "test" else TRAIN_COLLECTIONS) for s in fonts}),
             "soundfonts": fonts,
             "versions": {"music21": music21.__version__, "soundfile": soundfile.__version__,
                          "fluidsynth": _fluidsynth_version()},
@@ -419,19 +467,19 @@ def build(out, size: str = "tiny", seed: int = 0, jobs: int | None = None, progr
     return meta
 
 
-def _previous_build(out: Path, size: str, seed: int) -> dict | None:
+def _previous_build(out: Path, size: str, seed: int, style: str = "classical") -> dict | None:
     """The ``corpus.json`` already in ``out``, if any; a corpus of another size or seed is refused."""
     f = out / "corpus.json"
     if not f.exists():
         return None
     try:
         old = json.loads(f.read_text())
-        have = (old["size"], old["seed"])
+        have = (old["size"], old["seed"], old.get("style", "classical"))
     except (ValueError, KeyError, TypeError) as e:
         raise SaesepError(f"cannot read '{f}' ({e}); build into another folder") from e
-    if have != (size, seed):
-        raise SaesepError(f"'{out}' holds a {have[0]} corpus with seed {have[1]}; build the {size} corpus "
-                          f"with seed {seed} into another folder")
+    if have != (size, seed, style):
+        raise SaesepError(f"'{out}' holds a {have[2]} {have[0]} corpus with seed {have[1]}; build the {style} "
+                          f"{size} corpus with seed {seed} into another folder")
     return old
 
 

@@ -15,7 +15,7 @@ import torch
 from . import audio as audio_io
 from .config import SpectralConfig, TrainConfig
 from .errors import SaesepError
-from .spectral import context_offsets, context_margin, stft
+from .spectral import EPS, context_margin, context_offsets, normalize, stft
 
 MIXTURE = "mixture"
 
@@ -223,6 +223,5 @@ class BlockSampler:
             m1, t1 = self._independent(h)
             m2, t2 = self._aligned(n - h)
             mix, tgt = torch.cat([m1, m2]), torch.cat([t1, t2])
-        g = mix.norm(dim=-1).mean(dim=-1, keepdim=True) + 1e-8
-        x = (mix / g[:, :, None]).reshape(n, -1)
-        return x.float().contiguous(), (tgt / g).float().contiguous()
+        x, g = normalize(mix)
+        return x.float().contiguous(), (tgt / (g + EPS)).float().contiguous()

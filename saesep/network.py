@@ -112,17 +112,16 @@ def load_numpy(path) -> NumpyModel:
     return NumpyModel(layers, spectral, meta["target"], train, meta.get("history", {}), meta.get("meta", {}))
 
 
-def load_models(paths, device: str = "cpu", precision: str = "auto") -> dict:
-    """Load model files into ``{target: model}`` for extraction on ``device``, in order.
-
-    On a CPU the models are numpy models unless :func:`saesep.backend.choose_engine` picks
-    torch (bfloat16); two models for one target is an error.
+def load_models(paths, device: str = "cpu", precision: str = "auto", engine: str = "auto") -> dict:
+    """Load model files into ``{target: model}`` for extraction on ``device``, in order: numpy
+    or torch models, as :func:`saesep.backend.choose_engine` picks.
+    Two models for one target is an error.
     """
     metas = {}
     for p in paths:
         metas[p] = parse_meta(read_payload(p), p)
     macs = max((macs_per_frame(m) for m in metas.values() if isinstance(m.get("n_bins"), int)), default=0)
-    engine, _ = choose_engine(device, precision, macs)
+    engine, _ = choose_engine(device, precision, macs, engine)
     models: dict = {}
     for p in paths:
         if engine == "numpy":

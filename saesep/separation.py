@@ -19,7 +19,7 @@ from .backend import PRECISIONS, NumpyOps, TorchOps, choose_engine
 from .config import SpectralConfig
 from .errors import SaesepError
 from .models import auto_rest_target
-from .spectral import context_margin, n_frames, window
+from .spectral import context_margin, frames_rfft, n_frames, window
 
 RESIDUAL = "residual"
 MASKS = ("ratio", "none", "soft")
@@ -193,7 +193,7 @@ class _Engine:
         s = a * self.hop - self.buf0
         e = (b - 1) * self.hop + self.n_fft - self.buf0
         x = ops.asarray(self.buf[:, s:e])
-        spec = ops.rfft(ops.frames(x, self.n_fft, self.hop) * self.win)[..., :self.top]  # (C, b - a, top)
+        spec = frames_rfft(ops.frames(x, self.n_fft, self.hop), self.win, ops)[..., :self.top]  # (C, b - a, top)
         centre = spec[:, f0 - a:f1 - a]
         mag = ops.abs(spec)
         mid = self.cfg.stereo == "mid" and self.ch > 1

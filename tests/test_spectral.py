@@ -53,3 +53,16 @@ def test_window_is_librosas(name, n_fft):
     cfg = SpectralConfig(window=name, n_fft=n_fft, hop=n_fft // 4)
     ref = get_window(cfg.librosa_window, n_fft, fftbins=True)
     np.testing.assert_allclose(spectral.window(cfg), ref, atol=1e-7)
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_stft_is_librosas(name):
+    import librosa
+
+    cfg = preset(name).spectral
+    x = np.random.default_rng(1).standard_normal((2, cfg.sample_rate + 77)).astype(np.float32) * 0.1
+    ref = librosa.stft(np.pad(x, [(0, 0), (0, cfg.hop)]), n_fft=cfg.n_fft, hop_length=cfg.hop,
+                       window=cfg.librosa_window, center=True, pad_mode="constant")
+    got = spectral.stft(x, cfg)
+    assert got.shape == ref.shape and got.dtype == np.complex64
+    np.testing.assert_allclose(got, ref, atol=1e-4 * np.abs(ref).max())

@@ -1,0 +1,79 @@
+"""The band style of the corpus: stems sum to the mixture after every effect, splits that test generalisation."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from conftest import FLUIDSYNTH, require
+
+require("music21", FLUIDSYNTH)
+require("fluidsynth", FLUIDSYNTH)
+require("mido", "pip install 'saesep[corpus]'")
+require("pedalboard", "pip install 'saesep[corpus]'")
+if shutil.which("mma") is None:
+    pytest.skip("mma unavailable; install: apt-get install mma avldrums.lv2-soundfont", allow_module_level=True)
+
+from saesep import band, corpus  # noqa: E402
+from saesep.datasets import find_tracks  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def band_corpus(tmp_path_factory):
+    out = tmp_path_factory.mktemp("band")
+    return out, corpus.build(out, "tiny", seed=0, jobs=2, progress=False, style="band")
+
+
+def test_every_role_sounds_and_the_stems_sum_exactly_to_the_mixture(band_corpus):
+    out, meta = band_corpus
+    assert meta["failed"] == 0 and meta["style"] == "band"
+    for split, n in corpus.BAND_SIZES["tiny"].tracks.items():
+        for t in find_tracks(out, split):
+            mix, _ = sf.read(t.mixture, dtype="int16", always_2d=True)
+            total = np.zeros(mix.shape, np.int32)
+            assert set(t.stems) == {"bass", "lead", "other", "drums"}
+            for path in t.stems.values():
+                a, _ = sf.read(path, dtype="int16", always_2d=True)
+                assert np.abs(a).max() > 100
+                total += a
+            np.testing.assert_array_equal(total, mix)
+
+
+def test_test_split_has_its_own_tunes_grooves_font_and_kit(band_corpus):
+    out, _ = band_corpus
+    recs = json.loads((out / "corpus.json").read_text())["tracks"]
+    test = [r for r in recs if r["split"] == "test"]
+    rest = [r for r in recs if r["split"] != "test"]
+    assert not {r["info"]["tune"] for r in test} & {r["info"]["tune"] for r in rest}
+    assert not {r["info"]["groove_file"] for r in test} & {r["info"]["groove_file"] for r in rest}
+    assert {r["soundfont"] for r in test} == {"TimGM6mb.sf2"}
+    kits = lambda rs: {r["drum_kit"]["font"] for r in rs}  # noqa: E731
+    assert "Black_Pearl_4_LV2.sf2" not in kits(test) and "Red_Zeppelin_4_LV2.sf2" not in kits(rest)
+    whole = band.split_grooves()
+    assert not set(whole["test"]) & set(whole["train"])
+
+
+def test_the_bus_limiter_keeps_the_mixture_under_its_ceiling():
+    rng = np.random.default_rng(0)
+    mix = rng.standard_normal((2, 44100)).astype(np.float32)
+    curve, info = band.bus_gain(mix, 44100, level_db=-8.0, ceiling=0.89)
+    assert np.abs(mix * curve).max() <= 0.89 + 1e-6 and info["max_reduction_db"] > 0
+
+
+def test_same_seed_same_song(tmp_path):
+    plan = corpus.plans("tiny", 0, style="band")[0]
+    a = corpus._build_one((plan, tmp_path / "a"))
+    b = corpus._build_one((plan, tmp_path / "b"))
+    assert a["parts"] == b["parts"]
+    for f in (tmp_path / "a" / plan.split / plan.name).iterdir():
+        x, _ = sf.read(f, dtype="int16")
+        y, _ = sf.read(tmp_path / "b" / plan.split / plan.name / f.name, dtype="int16")
+        np.testing.assert_array_equal(x, y)
+
+
+def test_a_missing_mma_is_one_line_naming_the_package(monkeypatch):
+    monkeypatch.setattr(band.shutil, "which", lambda name: None)
+    with pytest.raises(band.SaesepError, match="apt-get install mma"):
+        band.check_tools()

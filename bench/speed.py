@@ -17,7 +17,6 @@ import sys
 import time
 import types
 
-import numpy as np
 import torch
 
 from common import WORK, long_song, machine, write_results

@@ -17,7 +17,6 @@ The test split uses other tunes, other grooves, another SoundFont and another dr
 from __future__ import annotations
 
 import functools
-import os
 import shutil
 import subprocess
 import tempfile
@@ -336,8 +335,6 @@ def build_band_track(plan, out: Path, sample_rate: int, render_part, find_soundf
 
 
 def _arrange(plan, info, tune, bar_q, rng, out, sample_rate, render_part, find_soundfont) -> dict:
-    import soundfile as sf
-
     rec: dict = {}
     g = grooves()[info["groove_file"]]
     beats = g["beats"]
@@ -433,12 +430,9 @@ def _arrange(plan, info, tune, bar_q, rng, out, sample_rate, render_part, find_s
     for r, a in ints.items():
         if np.abs(a).max() == 0:
             return {**rec, "error": f"the {r} stem is silent after the bus stage"}
-    d = out / plan.split / plan.name
-    d.mkdir(parents=True, exist_ok=True)
-    for r, a in {**ints, "mixture": total}.items():
-        tmp = d / f".{r}.partial.flac"
-        sf.write(tmp, a.T.astype(np.int16), sample_rate, format="FLAC", subtype="PCM_16")
-        os.replace(tmp, d / f"{r}.flac")
+    from .corpus import write_track
+
+    write_track(out / plan.split / plan.name, ints)
     return {**rec, "tempo_bpm": round(tempo, 1), "beats_per_bar": beats, "transpose": transpose,
             "start_quarter": start_q, "key": [int(tune["tonic"]), tune["mode"]], "chords": chords,
             "sections": sections, "drum_kit": kit, "bus": bus, "silent_parts_dropped": dropped, "stems": sorted(ints), "parts": parts_info}

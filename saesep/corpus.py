@@ -260,8 +260,6 @@ def _track_seed(seed: int, split: str, index: int) -> int:
 
 def build_track(plan: TrackPlan, out: Path) -> dict:
     """Plan the arrangement of one excerpt, render its stems and write them. Returns its record."""
-    import soundfile as sf
-
     rng = np.random.default_rng(plan.seed)
     try:
         piece = piece_notes(plan.piece)
@@ -317,24 +315,49 @@ def build_track(plan: TrackPlan, out: Path) -> dict:
     mix = sum(ints.values())
     if np.abs(mix).max() > 32767:
         raise SaesepError(f"{plan.name}: mixture would clip")
-    d = out / plan.split / plan.name
-    d.mkdir(parents=True, exist_ok=True)
-    for r, a in {**ints, "mixture": mix}.items():
-        tmp = d / f".{r}.partial.flac"
-        sf.write(tmp, a.T.astype(np.int16), SAMPLE_RATE, format="FLAC", subtype="PCM_16")
-        os.replace(tmp, d / f"{r}.flac")
+    write_track(out / plan.split / plan.name, ints)
     return {**asdict(plan), "tempo_qpm": round(qpm, 2), "transpose": transpose, "start_quarter": round(start_q, 3),
             "time_signature": list(piece["ts"]), "scale": round(scale, 5), "drums": with_drums,
             "stems": sorted(ints), "parts": parts_info}
 
 
+def write_track(folder: Path, ints: dict) -> None:
+    """Write 16-bit stems ``{role: (2, n) int}`` and their exact integer sum as ``mixture``
+    into ``folder``, each file under a hidden name first."""
+    import soundfile as sf
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for r, a in {**ints, "mixture": sum(ints.values())}.items():
+        tmp = folder / f".{r}.partial.flac"
+        sf.write(tmp, a.T.astype(np.int16), SAMPLE_RATE, format="FLAC", subtype="PCM_16")
+        os.replace(tmp, folder / f"{r}.flac")
+
+
 def _build_one(args):
+    """Build one track, or reuse it: a track a killed build finished (its record is written
+    last, beside its stems) is not rendered again, so rerunning the command resumes."""
     plan, out = args
+    folder = out / plan.split / plan.name
+    done = folder / ".record.json"
+    if done.exists():
+        try:
+            rec = json.loads(done.read_text())
+            if rec.get("seed") == plan.seed and rec.get("soundfont") == plan.soundfont and \
+                    all((folder / f"{s}.flac").exists() for s in [*rec["stems"], "mixture"]):
+                return rec
+        except (ValueError, KeyError, TypeError):
+            pass  # a damaged record: build the track again
     if plan.info.get("style") == "band":
         from .band import build_band_track
 
-        return build_band_track(plan, out, SAMPLE_RATE, render_part, find_soundfont)
-    return build_track(plan, out)
+        rec = build_band_track(plan, out, SAMPLE_RATE, render_part, find_soundfont)
+    else:
+        rec = build_track(plan, out)
+    if "error" not in rec:
+        tmp = folder / ".record.json.partial"
+        tmp.write_text(json.dumps(rec))
+        os.replace(tmp, done)
+    return rec
 
 
 def _interleave_collections(pieces: list[str], rng) -> list[str]:

@@ -9,9 +9,14 @@ frames, so the ISTFT never divides by a vanishing window sum at the end.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .config import SpectralConfig
+
+if TYPE_CHECKING:
+    import torch
 
 EPS = 1e-8
 

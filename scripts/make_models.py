@@ -7,7 +7,7 @@
    SDR on the test split over the 2048-point full-band 3-layer model, at a ninth of its
    training wall time (110 against 994 s); bass,
    lead and drums also on 500 more tracks rendered with a second SoundFont, sf_GMbank:
-   +0.50, +0.33 and +4.86 dB paired — see the README's Built-in models),
+   +0.50, +0.33 and +4.86 dB paired — see docs/models.md),
 3. scores it on the corpus test split (museval, median SDR) and records that in the file,
 4. stores it as float16 in saesep/models/<role>.pt.
 

@@ -83,7 +83,7 @@ def generalisation() -> list[str]:
         return []
     return ["## Band music and classical music", "",
             "Each model on the band test split (songs of the band style: unseen tunes, grooves, SoundFont and "
-            "drum kit) and on the classical test split, against the reference model of its role (the "
+            "drum kit; built while the style also applied per-stem pedalboard effects) and on the classical test split, against the reference model of its role (the "
             "built-in at the time). Median SDR, SIR, SAR (dB), the share of the passthrough → IRM1 gap "
             "closed, and the paired SDR difference over the split's tracks. Command: "
             "`python bench/generalisation.py --model MODEL --name generalisation_ROLE`.", "",

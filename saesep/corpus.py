@@ -455,14 +455,11 @@ def build(out, size: str = "tiny", seed: int = 0, jobs: int | None = None, progr
     jobs = jobs or os.cpu_count() or 1
     records = []
     with tqdm(total=len(todo), disable=not progress, unit="track", desc=f"corpus {style} {size}") as bar:
-        if jobs > 1:
-            with process_pool(jobs) as pool:
-                for rec in pool.imap(_build_one, [(p, out) for p in todo]):
-                    records.append(rec)
-                    bar.update(1)
-        else:
-            for p in todo:
-                records.append(_build_one((p, out)))
+        # always in worker processes, even one: fluidsynth's last bits can depend on what a process
+        # loaded before, and fresh workers load the same things
+        with process_pool(jobs) as pool:
+            for rec in pool.imap(_build_one, [(p, out) for p in todo]):
+                records.append(rec)
                 bar.update(1)
     import music21
     import soundfile

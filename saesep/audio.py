@@ -263,16 +263,17 @@ def atomic_output(path, protect: tuple = ()):
     # a short hidden name: it fits the file system whenever the final name does, and folder
     # scans skip it (a killed run's leftovers are never taken for inputs)
     stem = os.fsencode(path.stem)[:24].decode("utf-8", "ignore")
-    fd, tmp = tempfile.mkstemp(prefix=f".{stem}.", suffix=f".partial{path.suffix}", dir=path.parent)
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; outputs get the usual permissions
-    try:
+    tmp = None
+    try:  # from the file's creation on: a stop signal at any point leaves no temporary file
+        fd, tmp = tempfile.mkstemp(prefix=f".{stem}.", suffix=f".partial{path.suffix}", dir=path.parent)
+        os.close(fd)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; outputs get the usual permissions
         yield Path(tmp)
         os.replace(tmp, path)
     finally:
-        if os.path.exists(tmp):
+        if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
 
 

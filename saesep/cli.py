@@ -170,7 +170,7 @@ def extract(inputs, model_paths, target, out_dir, filename, fmt, bits, residual,
     lock = threading.Lock()
     progress = _progress(quiet)
     cancel = threading.Event()
-    counts = {"failed": 0, "done": 0}
+    failed = 0
 
     def error(path, msg):
         return {"input": shown(path), "outputs": {}, "seconds": 0.0, "status": "error", "error": msg}
@@ -200,11 +200,11 @@ def extract(inputs, model_paths, target, out_dir, filename, fmt, bits, residual,
         return res
 
     def report(res):
+        nonlocal failed
         if res is None:
             return
         with lock:
-            counts["done"] += 1
-            counts["failed"] += res["status"] == "error"
+            failed += res["status"] == "error"
             if as_json:
                 click.echo(json.dumps(res))
             elif res["status"] == "error":
@@ -223,44 +223,39 @@ def extract(inputs, model_paths, target, out_dir, filename, fmt, bits, residual,
         if jobs > 1:
             from concurrent.futures import ThreadPoolExecutor, as_completed
 
-            share = _share_torch_threads(models, jobs)
-            ex = ThreadPoolExecutor(jobs)
-            try:
-                for fut in as_completed([ex.submit(one, j) for j in jobs_planned]):
-                    report(fut.result())
-                    bar.update(1)
-            except BaseException:  # a stop: abandon the files in flight, report those that finished
-                cancel.set()
-                raise
-            finally:
-                ex.shutdown(wait=True, cancel_futures=True)
-                share.close()
+            with _torch_threads_shared(models, jobs):
+                ex = ThreadPoolExecutor(jobs)
+                try:
+                    for fut in as_completed([ex.submit(one, j) for j in jobs_planned]):
+                        report(fut.result())
+                        bar.update(1)
+                except BaseException:  # a stop: abandon the files in flight, report those that finished
+                    cancel.set()
+                    raise
+                finally:
+                    ex.shutdown(wait=True, cancel_futures=True)
         else:
             for j in jobs_planned:
                 report(one(j))
                 bar.update(1)
-    if counts["failed"]:
-        raise click.ClickException(f"{counts['failed']} of {len(jobs_planned) + len(problems)} input(s) failed")
+    if failed:
+        raise click.ClickException(f"{failed} of {len(jobs_planned) + len(problems)} input(s) failed")
 
 
 @contextlib.contextmanager
-def _torch_threads_shared(jobs: int):
+def _torch_threads_shared(models, jobs: int):
+    """For torch models, divide torch's threads among ``jobs`` parallel files (numpy models: nothing)."""
+    if not any(m.engine == "torch" for m in models.values()):
+        yield
+        return
     import torch
 
     threads = torch.get_num_threads()
-    torch.set_num_threads(max(1, threads // jobs))  # share the cores between the jobs
+    torch.set_num_threads(max(1, threads // jobs))
     try:
         yield
     finally:
         torch.set_num_threads(threads)
-
-
-def _share_torch_threads(models, jobs: int):
-    """For torch models, divide torch's threads among ``jobs`` parallel files until closed."""
-    stack = contextlib.ExitStack()
-    if any(m.engine == "torch" for m in models.values()):
-        stack.enter_context(_torch_threads_shared(jobs))
-    return stack
 
 
 # ----------------------------------------------------------------------------- info

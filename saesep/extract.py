@@ -108,8 +108,6 @@ def extract_file(input_path, models, out_dir, options: SeparationOptions | None 
             if n_read < inf.frames:  # before the rename: a short file is not an output
                 raise SaesepError(f"decoded {n_read} of the {inf.frames} frames the header promises "
                                   "(a truncated or damaged file)")
-            for w in writers.values():
-                w.close()
     except Cancelled:
         raise
     except SaesepError as e:

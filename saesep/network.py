@@ -85,9 +85,10 @@ class NumpyModel:
         return np.pad(out, [(0, 0), (0, 0), (0, extra)]) if extra else out
 
 
-def load_numpy(path) -> NumpyModel:
-    """Load a model file into numpy, without torch (same checks as :func:`saesep.model.load`)."""
-    payload = read_payload(path)
+def load_numpy(path, payload: dict | None = None) -> NumpyModel:
+    """Load a model file into numpy, without torch (same checks as :func:`saesep.model.load`);
+    ``payload``: the file's :func:`~saesep.weights.read_payload`, when already read."""
+    payload = payload if payload is not None else read_payload(path)
     meta = parse_meta(payload, path)
     try:
         state = payload["state_dict"]
@@ -117,15 +118,14 @@ def load_models(paths, device: str = "cpu", precision: str = "auto", engine: str
     or torch models, as :func:`saesep.backend.choose_engine` picks.
     Two models for one target is an error.
     """
-    metas = {}
-    for p in paths:
-        metas[p] = parse_meta(read_payload(p), p)
-    macs = max((macs_per_frame(m) for m in metas.values() if isinstance(m.get("n_bins"), int)), default=0)
+    payloads = {p: read_payload(p) for p in paths}  # each file read once
+    metas = [parse_meta(payload, p) for p, payload in payloads.items()]
+    macs = max((macs_per_frame(m) for m in metas if isinstance(m.get("n_bins"), int)), default=0)
     engine, _ = choose_engine(device, precision, macs, engine)
     models: dict = {}
     for p in paths:
         if engine == "numpy":
-            m = load_numpy(p)
+            m = load_numpy(p, payloads[p])
         else:
             from .model import load
 

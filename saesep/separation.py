@@ -125,7 +125,7 @@ class _Engine:
         first = next(iter(models.values()))
         self.ops = _ops(first)
         self.dtype = self.ops.float32 if first.engine == "numpy" else \
-            compute_dtype(opts.precision, first.device, max(_macs(m) for m in models.values()))
+            compute_dtype(opts.precision, first.device, max(m.macs for m in models.values()))
         self.win = self.ops.asarray(win)
         # input buffer in padded coordinates: buf[0] is padded sample buf0
         self.buf = np.zeros((channels, self.pad), np.float32)
@@ -324,10 +324,6 @@ class _Branch:
         for i, name in enumerate(self.engine.names):
             part = chunks[i] if chunks is not None else np.zeros((self.ch, 0), np.float32)
             self.ready[name].push(self.back[name](part, last=last))
-
-
-def _macs(model) -> int:
-    return model.macs
 
 
 def stft_groups(models: dict) -> list[dict]:

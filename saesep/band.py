@@ -10,9 +10,14 @@ from the SoundFont's kits or from recorded kits), each role set to its own level
 mix-bus stage brings the song to a loud master: one gain curve (loudness, then a peak
 limiter) applied to every stem, so the stems still sum exactly to the mixture.
 
-No per-stem effects plug-ins: loading pedalboard into a process changes fluidsynth's
-output in the last bits depending on the process's memory layout, which breaks the
-same-seed-same-corpus rule.
+Each part is then coloured as a mixing engineer might (:func:`colour`): high- and low-pass
+filters, a peaking EQ band and, for guitars, bass, organ and synth leads, a tanh drive,
+drawn per part and built on scipy's filters. Not pedalboard: loading it into a process
+changes fluidsynth's output in the last bits depending on the process's memory layout,
+which breaks the same-seed-same-corpus rule.
+
+Train and valid songs take their instruments from three SoundFonts in turn (FluidR3,
+MuseScore General, sf_GMbank); test songs from TimGM6mb.
 
 The test split uses other tunes, other grooves, another SoundFont and another drum kit.
 """
@@ -54,6 +59,10 @@ BAND = {
               "string ensemble": (48, 36, 96), "synth strings": (50, 36, 96), "brass section": (61, 41, 84),
               "warm pad": (89, 36, 96), "polysynth pad": (90, 36, 96), "vibraphone": (11, 48, 89)},
 }
+# instruments that a player may drive into an amplifier, and how likely that is
+DRIVE_CHANCE = {"bass": 0.3, "overdriven guitar": 0.6, "distortion guitar": 0.6, "clean guitar": 0.3,
+                "drawbar organ": 0.3, "rock organ": 0.5, "square lead": 0.3, "sawtooth lead": 0.3,
+                "electric piano": 0.2, "electric piano 2": 0.2}
 # each role's level (RMS while it plays, dB, before the bus stage), drawn per song
 BALANCE_DB = {"bass": (-24, -16), "drums": (-24, -15), "lead": (-24, -16), "other": (-25, -17)}
 
@@ -368,8 +377,9 @@ def _arrange(plan, info, tune, bar_q, rng, out, sample_rate, render_part, find_s
         if float(np.abs(audio).max()) < 1e-4:  # its notes fell outside the excerpt, or on no sample
             dropped.append(track)
             continue
+        audio, fx = colour(audio, role, name if role != "drums" else "kit", rng, sample_rate)
         add(role, audio * 10 ** (gain_db / 20), {"role": role, "track": track, "instrument": name, "program": program,
-                                                 "gain_db": round(gain_db, 2), "pan": pan, "ccs": ccs,
+                                                 "gain_db": round(gain_db, 2), "pan": pan, "ccs": ccs, "fx": fx,
                                                  "notes": len(p["events"])})
     missing = [r for r in ("bass", "lead", "other", "drums") if r not in stems]
     if missing:
@@ -404,6 +414,36 @@ def _arrange(plan, info, tune, bar_q, rng, out, sample_rate, render_part, find_s
     return {**rec, "tempo_bpm": round(tempo, 1), "beats_per_bar": beats, "transpose": transpose,
             "start_quarter": start_q, "key": [int(tune["tonic"]), tune["mode"]], "chords": chords,
             "sections": sections, "drum_kit": kit, "bus": bus, "silent_parts_dropped": dropped, "stems": sorted(ints), "parts": parts_info}
+
+
+def colour(audio: np.ndarray, role: str, instrument: str, rng, sample_rate: int) -> tuple[np.ndarray, dict]:
+    """One part through a channel strip drawn at random: drive (for the instruments of
+    :data:`DRIVE_CHANCE`), a high-pass, a peaking band of ±6 dB and sometimes a low-pass.
+    Returns the audio (same shape, float32) and what was applied."""
+    from scipy import signal
+
+    nyq = sample_rate / 2
+    fx: dict = {}
+    x = audio.astype(np.float64)
+    chance = DRIVE_CHANCE.get(instrument, DRIVE_CHANCE.get(role, 0.0))
+    if rng.random() < chance:
+        peak = float(np.abs(x).max()) or 1.0
+        k = float(rng.uniform(1.5, 8.0))
+        x = np.tanh(k * x / peak) * (peak / np.tanh(k))
+        fx["drive"] = round(k, 2)
+    lo = float(np.exp(rng.uniform(np.log(20), np.log(45 if role in ("bass", "drums") else 150))))
+    x = signal.sosfilt(signal.butter(2, lo / nyq, "highpass", output="sos"), x, axis=-1)
+    fx["highpass_hz"] = round(lo)
+    centre = float(np.exp(rng.uniform(np.log(150), np.log(6000))))
+    gain_db = float(rng.uniform(-6, 6))
+    band = signal.butter(1, [centre / 1.4 / nyq, min(centre * 1.4 / nyq, 0.99)], "bandpass", output="sos")
+    x = x + (10 ** (gain_db / 20) - 1) * signal.sosfilt(band, x, axis=-1)
+    fx["peak"] = {"hz": round(centre), "db": round(gain_db, 1)}
+    if rng.random() < 0.4:
+        hi = float(np.exp(rng.uniform(np.log(2500 if role == "bass" else 4000), np.log(16000))))
+        x = signal.sosfilt(signal.butter(2, hi / nyq, "lowpass", output="sos"), x, axis=-1)
+        fx["lowpass_hz"] = round(hi)
+    return x.astype(np.float32), fx
 
 
 def _octave(notes, lo, hi) -> int:

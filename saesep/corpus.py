@@ -23,10 +23,15 @@ from .errors import SaesepError
 
 SAMPLE_RATE = 44100
 ROLES = ("bass", "lead", "other", "drums")
-SF2_DIRS = ("/usr/share/sounds/sf2", "/usr/share/soundfonts", "/usr/local/share/soundfonts", "/usr/lib/lv2/avldrums.lv2")
+SF2_DIRS = ("/usr/share/sounds/sf2", "/usr/share/sounds/sf3", "/usr/share/soundfonts", "/usr/local/share/soundfonts",
+            "/usr/lib/lv2/avldrums.lv2")
+# the SoundFont(s) of each split; a comma-separated list is used in turn, track by track
 SOUNDFONTS = {"train": "FluidR3_GM.sf2", "valid": "FluidR3_GM.sf2", "test": "TimGM6mb.sf2"}
+BAND_SOUNDFONTS = {"train": "FluidR3_GM.sf2,MuseScore_General.sf3,sf_GMbank.sf2",
+                   "valid": "FluidR3_GM.sf2,MuseScore_General.sf3,sf_GMbank.sf2", "test": "TimGM6mb.sf2"}
 SF2_PACKAGES = {"FluidR3_GM.sf2": "fluid-soundfont-gm", "TimGM6mb.sf2": "timgm6mb-soundfont",
-                "OPL-3_FM_128M.sf2": "opl3-soundfont", "sf_GMbank.sf2": "csound-soundfont"}
+                "OPL-3_FM_128M.sf2": "opl3-soundfont", "sf_GMbank.sf2": "csound-soundfont",
+                "MuseScore_General.sf3": "musescore-general-soundfont-small"}
 
 # Collections by split: test pieces come from collections never used for train/valid.
 TRAIN_COLLECTIONS = ("bach", "palestrina", "haydn", "mozart")
@@ -207,7 +212,9 @@ def render_part(sf2: Path, program: int, events: list, n_samples: int, pan: int,
     """
     import fluidsynth
 
-    fs = fluidsynth.Synth(samplerate=float(SAMPLE_RATE), gain=0.5)
+    # samples loaded as notes need them: the same output, and a compressed .sf3 loads in
+    # milliseconds instead of seconds
+    fs = fluidsynth.Synth(samplerate=float(SAMPLE_RATE), gain=0.5, **{"synth.dynamic-sample-loading": 1})
     try:
         sfid = fs.sfload(str(sf2))
         if sfid < 0:
@@ -389,7 +396,7 @@ def plans(size: str, seed: int, soundfonts: dict | None = None, splits=None, sty
     if size not in sizes:
         raise SaesepError(f"unknown corpus size '{size}' (choose {', '.join(sizes)})")
     spec = sizes[size]
-    fonts = {**SOUNDFONTS, **(soundfonts or {})}
+    fonts = {**(BAND_SOUNDFONTS if style == "band" else SOUNDFONTS), **(soundfonts or {})}
     bad = sorted(set(fonts) - set(spec.tracks)) + sorted(set(splits or ()) - set(spec.tracks))
     if bad:
         raise SaesepError(f"unknown split(s) {', '.join(bad)} (choose {', '.join(spec.tracks)})")
@@ -405,7 +412,8 @@ def plans(size: str, seed: int, soundfonts: dict | None = None, splits=None, sty
         for i in range(count):
             piece = pool[i % len(pool)]
             name = f"{i:04d}_{Path(piece).parent.name}_{Path(piece).stem}".replace(" ", "_")[:60]
-            out.append(TrackPlan(split, i, name, piece, _track_seed(seed, split, i), spec.seconds, fonts[split]))
+            out.append(TrackPlan(split, i, name, piece, _track_seed(seed, split, i), spec.seconds,
+                                 _font_of(fonts[split], i)))
     return out
 
 
@@ -421,8 +429,16 @@ def _band_plans(spec: Size, seed: int, fonts: dict, splits) -> list[TrackPlan]:
             s = _track_seed(seed, split, i)
             info = band.plan_info(split, i, s, tunes, groove_split)
             name = f"{i:04d}_{info['groove_file']}_{Path(info['tune']).stem}".replace(" ", "_")[:60]
-            out.append(TrackPlan(split, i, name, info["tune"], s, spec.seconds, fonts[split], info))
+            out.append(TrackPlan(split, i, name, info["tune"], s, spec.seconds, _font_of(fonts[split], i), info))
     return out
+
+
+def _font_of(fonts: str, index: int) -> str:
+    """The SoundFont of a split's track ``index``: a comma-separated list is used in turn."""
+    names = [f.strip() for f in fonts.split(",") if f.strip()]
+    if not names:
+        raise SaesepError(f"no SoundFont named in '{fonts}'")
+    return names[index % len(names)]
 
 
 def build(out, size: str = "tiny", seed: int = 0, jobs: int | None = None, progress: bool = True,
@@ -445,8 +461,11 @@ def build(out, size: str = "tiny", seed: int = 0, jobs: int | None = None, progr
 
         check_tools()
     todo = plans(size, seed, soundfonts, splits, style)
-    fonts = {p.split: p.soundfont for p in todo}
-    for f in set(fonts.values()):
+    fonts = {}
+    for p in todo:  # each split's fonts in the order its tracks use them
+        if p.soundfont not in fonts.setdefault(p.split, "").split(","):
+            fonts[p.split] = ",".join(filter(None, [fonts[p.split], p.soundfont]))
+    for f in {p.soundfont for p in todo}:
         find_soundfont(f)
     out = Path(out)
     old = _previous_build(out, size, seed, style)

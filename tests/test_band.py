@@ -13,7 +13,8 @@ require("music21", FLUIDSYNTH)
 require("fluidsynth", FLUIDSYNTH)
 require("mido", "pip install 'saesep[corpus]'")
 if shutil.which("mma") is None:
-    pytest.skip("mma unavailable; install: apt-get install mma avldrums.lv2-soundfont", allow_module_level=True)
+    pytest.skip("mma unavailable; install: apt-get install mma avldrums.lv2-soundfont csound-soundfont "
+                "musescore-general-soundfont-small", allow_module_level=True)
 
 from saesep import band, corpus  # noqa: E402
 from saesep.datasets import find_tracks  # noqa: E402
@@ -52,6 +53,24 @@ def test_test_split_has_its_own_tunes_grooves_font_and_kit(band_corpus):
     assert "Black_Pearl_4_LV2.sf2" not in kits(test) and "Red_Zeppelin_4_LV2.sf2" not in kits(rest)
     whole = band.split_grooves()
     assert not set(whole["test"]) & set(whole["train"])
+
+
+def test_train_songs_take_the_split_soundfonts_in_turn():
+    fonts = corpus.BAND_SOUNDFONTS["train"].split(",")
+    train = corpus.plans("small", 0, splits=["train"], style="band")
+    assert [p.soundfont for p in train[:6]] == fonts + fonts
+
+
+def test_the_channel_strip_changes_the_tone_and_records_it():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 44100)).astype(np.float32) * 0.1
+    y, fx = band.colour(x, "bass", "electric bass (finger)", np.random.default_rng(1), 44100)
+    assert y.shape == x.shape and y.dtype == np.float32 and np.isfinite(y).all()
+    assert {"highpass_hz", "peak"} <= set(fx)
+    # the high-pass removes what lies well below its corner
+    spec = lambda a: np.abs(np.fft.rfft(a[0]))  # noqa: E731
+    low = slice(1, max(2, fx["highpass_hz"] // 4))
+    assert spec(y)[low].mean() < 0.5 * spec(x)[low].mean()
 
 
 def test_the_bus_limiter_keeps_the_mixture_under_its_ceiling():

@@ -1,73 +1,98 @@
 #!/usr/bin/env python3
-"""Each model on the band test split and on the classical test split: saesep against IRM1 and
-passthrough (gap closed), SIR and SAR, and the paired SDR difference against a reference
-model of the same role (default: the built-in).
+"""Models on the band and the classical corpus: saesep against IRM1 and passthrough (gap
+closed), SIR and SAR, and the paired SDR difference of each model against a reference of
+the same role (default: the built-in).
 
-Usage: python bench/generalisation.py --model corpora/models-work/bass.pt [--reference saesep/models/bass.pt]
-           [--band corpora/band-eval] [--classical corpora/medium] [--name generalisation_bass]
+Usage: python bench/generalisation.py --model corpora/models-work/bass.pt [--model another.pt ...]
+           [--reference saesep/models/bass.pt] [--split valid|test]
+           [--band corpora/band-medium] [--classical corpora/medium] [--name generalisation_bass]
+
+Choose between models on ``--split valid``; report the chosen one on ``test`` once.
+Scores are cached under bench/work/evals/ (by model file and data); IRM1 and passthrough
+are scored once per corpus, split and STFT.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
+from pathlib import Path
 
-from common import gap_closed, machine, paired, per_track, write_results
+from common import WORK, gap_closed, machine, paired, per_track, write_results
 
 from saesep.evaluation import evaluate  # noqa: E402
 from saesep.models import path_for  # noqa: E402
 from saesep.weights import parse_meta, read_payload  # noqa: E402
 
 
-def score(model: str, data: str) -> dict:
-    """evaluate() on ``data``'s test split, cached under bench/work/evals/ by model file and data."""
-    import hashlib
-    import json
-    from pathlib import Path
-
-    from common import WORK
-
-    st = Path(model).stat()
-    key = hashlib.sha256(f"{Path(model).resolve()}|{st.st_size}|{st.st_mtime_ns}|{Path(data).resolve()}".encode()).hexdigest()[:16]
-    cache = WORK / "evals" / f"{key}.json"
+def _cached(key: str, run) -> dict:
+    cache = WORK / "evals" / f"{hashlib.sha256(key.encode()).hexdigest()[:16]}.json"
     if cache.exists():
         return json.loads(cache.read_text())
-    res = evaluate(data, "test", model=model, methods=["saesep", "irm1", "mixture"], progress=False)
+    res = run()
     cache.parent.mkdir(parents=True, exist_ok=True)
     cache.write_text(json.dumps(res))
     return res
 
 
+def score(model: str, data: str, split: str) -> dict:
+    """evaluate() of ``model`` on ``data/split`` (saesep only)."""
+    st = Path(model).stat()
+    key = f"{Path(model).resolve()}|{st.st_size}|{st.st_mtime_ns}|{Path(data).resolve()}|{split}|saesep"
+    return _cached(key, lambda: evaluate(data, split, model=model, methods=["saesep"], progress=False))
+
+
+def oracles(model: str, data: str, split: str) -> dict:
+    """IRM1 and passthrough on ``data/split`` for the target and STFT of ``model``."""
+    meta = parse_meta(read_payload(model), model)
+    key = f"{Path(data).resolve()}|{split}|{meta['target']}|{json.dumps(meta['spectral'], sort_keys=True)}|oracles"
+    return _cached(key, lambda: evaluate(data, split, model=model, methods=["irm1", "mixture"], progress=False))
+
+
+def row(model: str, reference: str, data: str, split: str) -> dict:
+    new, ref, orc = score(model, data, split), score(reference, data, split), oracles(model, data, split)
+    m, r, o = new["median"]["saesep"], ref["median"]["saesep"], orc["median"]
+    return {"data": data, "split": split, "tracks": new["counts"]["scored"],
+            "saesep": {k: round(m[k], 2) for k in ("SDR", "SIR", "SAR")},
+            "reference": {k: round(r[k], 2) for k in ("SDR", "SIR", "SAR")},
+            "irm1": round(o["irm1"]["SDR"], 2), "mixture": round(o["mixture"]["SDR"], 2),
+            "gap_closed": round(gap_closed(m["SDR"], o["mixture"]["SDR"], o["irm1"]["SDR"]), 3),
+            "reference_gap_closed": round(gap_closed(r["SDR"], o["mixture"]["SDR"], o["irm1"]["SDR"]), 3),
+            "paired_sdr": paired(per_track(new, "SDR"), per_track(ref, "SDR"))}
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--model", required=True)
+    ap.add_argument("--model", action="append", required=True, help="Repeat to compare several.")
     ap.add_argument("--reference", default=None, help="default: the built-in model of the same target")
-    ap.add_argument("--band", default="corpora/band-eval")
+    ap.add_argument("--band", default="corpora/band-medium")
     ap.add_argument("--classical", default="corpora/medium")
+    ap.add_argument("--split", default="test", choices=["valid", "test"])
+    ap.add_argument("--corpora", default="band,classical")
     ap.add_argument("--name", default=None)
-    ap.add_argument("--splits", default="band,classical")
     args = ap.parse_args()
-    target = parse_meta(read_payload(args.model), args.model)["target"]
+    targets = {parse_meta(read_payload(m), m)["target"] for m in args.model}
+    if len(targets) != 1:
+        raise SystemExit(f"the models extract different targets: {', '.join(sorted(targets))}")
+    target = targets.pop()
     reference = args.reference or str(path_for(target))
-    print(f"CPU: {machine()['cpu']}; {target}: {args.model} against {reference}")
-    res = {"target": target, "model": args.model, "reference": reference, "splits": {}}
-    for label, data in (("band", args.band), ("classical", args.classical)):
-        if label not in args.splits.split(","):
-            continue
-        new, ref = score(args.model, data), score(reference, data)
-        m, r = new["median"], ref["median"]
-        row = {"data": data, "tracks": new["counts"]["scored"],
-               "saesep": {k: round(m["saesep"][k], 2) for k in ("SDR", "SIR", "SAR")},
-               "reference": {k: round(r["saesep"][k], 2) for k in ("SDR", "SIR", "SAR")},
-               "irm1": round(m["irm1"]["SDR"], 2), "mixture": round(m["mixture"]["SDR"], 2),
-               "gap_closed": round(gap_closed(m["saesep"]["SDR"], m["mixture"]["SDR"], m["irm1"]["SDR"]), 3),
-               "reference_gap_closed": round(gap_closed(r["saesep"]["SDR"], r["mixture"]["SDR"], r["irm1"]["SDR"]), 3),
-               "paired_sdr": paired(per_track(new, "SDR"), per_track(ref, "SDR"))}
-        res["splits"][label] = row
-        print(f"{label:<10} {row['tracks']:3d} tracks: SDR {row['saesep']['SDR']:6.2f} (reference {row['reference']['SDR']:6.2f}), "
-              f"SIR {row['saesep']['SIR']:6.2f} ({row['reference']['SIR']:6.2f}), gap closed {100 * row['gap_closed']:.0f} % "
-              f"({100 * row['reference_gap_closed']:.0f} %); paired {row['paired_sdr']['mean']:+.2f} dB, better on "
-              f"{row['paired_sdr']['better']}/{row['paired_sdr']['tracks']}")
-        write_results(args.name or f"generalisation_{target}", res)  # after each split: a long run keeps its part
+    print(f"CPU: {machine()['cpu']}; {target} on the {args.split} splits, against {reference}")
+    res = {"target": target, "split": args.split, "reference": reference, "models": {}}
+    for model in args.model:
+        res["models"][model] = {}
+        for label, data in (("band", args.band), ("classical", args.classical)):
+            if label not in args.corpora.split(","):
+                continue
+            r = row(model, reference, data, args.split)
+            res["models"][model][label] = r
+            print(f"{model} {label:<9} {r['tracks']:3d} tracks: SDR {r['saesep']['SDR']:6.2f} "
+                  f"(reference {r['reference']['SDR']:6.2f}), SIR {r['saesep']['SIR']:6.2f} "
+                  f"({r['reference']['SIR']:6.2f}), gap closed {100 * r['gap_closed']:.0f} % "
+                  f"({100 * r['reference_gap_closed']:.0f} %); paired {r['paired_sdr']['mean']:+.2f} dB, "
+                  f"better on {r['paired_sdr']['better']}/{r['paired_sdr']['tracks']}")
+            if args.name:
+                write_results(args.name, res)  # after each row: a long run keeps its part
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -64,8 +65,10 @@ def main():
             # the CPU time saesep's training took (all its threads and loaders); older files: 2 cores x wall time
             cpu_budget = args.umx_cpu_scale * (model.history.get("cpu_seconds") or 2 * (model.meta.get("train_seconds") or 300))
             # the same training tracks as saesep's model: the corpus and its extra renders (make_models)
-            extra_roots = [extra_render_path(args.data, e["name"])
-                           for e in model.meta.get("corpus", {}).get("extra_train", [])]
+            named = model.meta.get("data")  # folder names beside --data (make_models); older files: extra renders
+            extra_roots = ([Path(args.data).parent / n for n in named if n != Path(args.data).name]
+                           if isinstance(named, list) else
+                           [extra_render_path(args.data, e["name"]) for e in model.meta.get("corpus", {}).get("extra_train", [])])
             umx_train = train + [t for r in extra_roots for t in find_tracks(r, "train")]
             umx_model, info = umx_bench.train_umx_cached(umx_train, target, cpu_budget, WORK)
             info["train_tracks"] = len(umx_train)

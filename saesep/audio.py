@@ -9,7 +9,6 @@ import contextlib
 import os
 import queue
 import re
-import tempfile
 import threading
 import warnings
 from dataclasses import dataclass
@@ -246,35 +245,6 @@ def subtype_for(fmt: str, bits: str) -> str | None:
     if fmt == "flac":
         return "PCM_24" if bits in ("24", "float") else "PCM_16"
     return None  # ogg/mp3: codec default
-
-
-@contextlib.contextmanager
-def atomic_output(path, protect: tuple = ()):
-    """Yield a temporary path next to ``path``; rename it to ``path`` only on success.
-
-    A killed or failed run leaves no file under the final name. ``protect`` lists
-    input paths that must never be overwritten.
-    """
-    path = Path(path)
-    for p in protect:
-        if Path(p).exists() and path.exists() and os.path.samefile(p, path):
-            raise SaesepError(f"refusing to overwrite the input file '{p}'")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # a short hidden name: it fits the file system whenever the final name does, and folder
-    # scans skip it (a killed run's leftovers are never taken for inputs)
-    stem = os.fsencode(path.stem)[:24].decode("utf-8", "ignore")
-    tmp = None
-    try:  # from the file's creation on: a stop signal at any point leaves no temporary file
-        fd, tmp = tempfile.mkstemp(prefix=f".{stem}.", suffix=f".partial{path.suffix}", dir=path.parent)
-        os.close(fd)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; outputs get the usual permissions
-        yield Path(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def open_writer(path, sample_rate: int, channels: int, bits: str = "16", fmt: str | None = None) -> sf.SoundFile:

@@ -36,6 +36,20 @@ def main():
 
 
 # ---------------------------------------------------------------------------- train
+def _config_options(command):
+    """One option per setting of ``config.TRAIN_OPTIONS``: type and choices from the config
+    field, the default shown from the default preset (None: the chosen preset's value)."""
+    from .config import CHOICES, TRAIN_OPTIONS, preset
+
+    p = preset("default")
+    for name, text in reversed(TRAIN_OPTIONS.items()):
+        default = getattr(p.spectral, name) if hasattr(p.spectral, name) else getattr(p.train, name)
+        kind = click.Choice(CHOICES[name]) if name in CHOICES else type(default)
+        command = click.option("--" + name.replace("_", "-"), name, type=kind,
+                               help=f"{text} [default preset: {default}]")(command)
+    return command
+
+
 @main.command()
 @click.option("--data", required=True, multiple=True, type=click.Path(file_okay=False),
               help="Track folder: ROOT/{train,valid}/<track>/<stem>.wav|flac. Repeat it to train on the "
@@ -46,30 +60,9 @@ def main():
               help="Validate on these tracks (a folder with a valid/ split, or of tracks) instead of DATA/valid.")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Model file to write (.pt).")
 @click.option("--preset", default="default", show_default=True, type=click.Choice(["default", "uhlich2015", "tiny"]))
-@click.option("--layers", type=int, help="Final number of layers K.")
-@click.option("--init", type=click.Choice(["ls", "identity", "random"]), help="Initialisation of each added layer.")
-@click.option("--optimizer", type=click.Choice(["adam", "lbfgs"]))
-@click.option("--iters-per-layer", type=int, help="Training iterations after each layer is added.")
-@click.option("--finetune-iters", type=int, help="Iterations of the final fine-tuning stage.")
-@click.option("--lr", type=float, help="Adam learning rate.")
-@click.option("--warmup-iters", type=int, help="Adam's learning rate rises linearly over this many iterations of each stage.")
-@click.option("--batch-size", type=int, help="Adam mini-batch size (blocks).")
-@click.option("--samples", type=int, help="Fixed training set size in blocks (lbfgs).")
-@click.option("--sampling", type=click.Choice(["independent", "aligned", "both"]), help="How training blocks are drawn.")
-@click.option("--eq-db", type=float, help="Random equalisation of every stem in training blocks, ±this many dB (0: off).")
-@click.option("--pool-tracks", type=int, help="Tracks held in memory at a time to draw blocks from (default 32).")
-@click.option("--ridge", type=float, help="Ridge term of the least-squares init, relative to mean(diag C_xx).")
-@click.option("--sample-rate", type=int, help="Model sample rate in Hz.")
-@click.option("--n-fft", type=int, help="STFT frame length in samples.")
-@click.option("--hop", type=int, help="STFT hop in samples.")
-@click.option("--window", type=click.Choice(["hann", "hamming", "rectangular"]))
-@click.option("--context", type=int, help="Context frames C on each side of the centre frame.")
-@click.option("--max-freq", type=float, help="The network sees and estimates only the bins up to this "
-                                              "frequency in Hz (0: all); silence above it.")
-@click.option("--seed", type=int, help="Random seed (same seed, same data, same model).")
+@_config_options
 @click.option("--plot", type=click.Path(dir_okay=False), help="Write the staircase plot (PNG) here.")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run from OUT.ckpt.")
-@click.option("--checkpoint-minutes", type=float, help="Also checkpoint inside a stage every this many minutes (default 10).")
 @click.option("--device", default="cpu", show_default=True, help="auto, cpu or cuda.")
 @click.option("-w", "--workers", type=click.IntRange(min=0),
               help="Processes drawing training batches (default: 0 on the CPU, one per 4 cores on a GPU). Does not change the model.")
@@ -386,7 +379,7 @@ def evaluate(data, split, model_paths, target, rest_to, methods, json_path, jobs
                progress=_progress(quiet), max_tracks=max_tracks, rest_to=rest_to)
     click.echo(format_table(res, per_track=not no_per_track))
     if json_path:
-        from .audio import atomic_output
+        from .files import atomic_output
 
         with atomic_output(json_path) as tmp:
             Path(tmp).write_text(json.dumps(res, indent=1))
@@ -411,10 +404,13 @@ def models_cmd():
         meta = _run(_meta, path)
         m = meta.get("meta", {})
         sdr = m.get("test_sdr", {})
-        c = m.get("corpus", {})
+        hours = m.get("hours_train", m.get("corpus", {}).get("hours_train", "?"))
+        # test SDR per test corpus (band, classical); older files hold the classical one only
+        tests = {k: v for k, v in sdr.items() if isinstance(v, dict)} or {"classical": sdr}
+        scores = ", ".join(f"{k} {v.get('saesep', float('nan')):.2f} dB (passthrough {v.get('mixture', float('nan')):.2f})"
+                           for k, v in tests.items())
         click.echo(f"{target:<6} {path.stat().st_size / 1e6:5.1f} MB  {meta['n_layers']} layers  "
-                   f"trained on the {c.get('size', '?')} corpus ({c.get('hours_train', '?')} h, seed {c.get('seed', '?')})  "
-                   f"test SDR {sdr.get('saesep', float('nan')):.2f} dB (passthrough {sdr.get('mixture', float('nan')):.2f})")
+                   f"{hours} h of training audio  test SDR: {scores}")
 
 
 @main.command()

@@ -12,6 +12,14 @@ from dataclasses import dataclass, field
 from .errors import SaesepError
 
 WINDOW_ALIASES = {"rectangular": "boxcar", "rect": "boxcar", "boxcar": "boxcar", "hann": "hann", "hamming": "hamming"}
+CHOICES = {"window": ("hann", "hamming", "rectangular"), "stereo": ("channels", "mid"),
+           "init": ("ls", "identity", "random"), "optimizer": ("adam", "lbfgs"),
+           "sampling": ("independent", "aligned", "both")}
+
+
+def _choice(cfg, name: str) -> None:
+    if getattr(cfg, name) not in CHOICES[name]:
+        raise SaesepError(f"unknown {name} '{getattr(cfg, name)}' (choose {', '.join(CHOICES[name])})")
 
 
 @dataclass
@@ -43,9 +51,8 @@ class SpectralConfig:
 
     def __post_init__(self):
         if self.window not in WINDOW_ALIASES:
-            raise SaesepError(f"unknown window '{self.window}' (choose hann, hamming or rectangular)")
-        if self.stereo not in ("channels", "mid"):
-            raise SaesepError(f"unknown stereo mode '{self.stereo}' (choose channels or mid)")
+            raise SaesepError(f"unknown window '{self.window}' (choose {', '.join(CHOICES['window'])})")
+        _choice(self, "stereo")
         if self.hop <= 0 or self.hop > self.n_fft:
             raise SaesepError(f"hop must be in 1..n_fft, got {self.hop}")
         if self.max_freq < 0:
@@ -137,12 +144,8 @@ class TrainConfig:
     seed: int = 0
 
     def __post_init__(self):
-        if self.init not in ("ls", "identity", "random"):
-            raise SaesepError(f"unknown init '{self.init}' (choose ls, identity or random)")
-        if self.optimizer not in ("adam", "lbfgs"):
-            raise SaesepError(f"unknown optimizer '{self.optimizer}' (choose adam or lbfgs)")
-        if self.sampling not in ("independent", "aligned", "both"):
-            raise SaesepError(f"unknown sampling '{self.sampling}' (choose independent, aligned or both)")
+        for name in ("init", "optimizer", "sampling"):
+            _choice(self, name)
         if self.layers < 1:
             raise SaesepError("layers must be at least 1")
         if self.warmup_iters < 0:
@@ -208,3 +211,32 @@ def from_dict(cls, data: dict):
     """Build a dataclass from a dict, ignoring unknown keys (files from newer versions)."""
     names = {f.name for f in dataclasses.fields(cls)}
     return cls(**{k: v for k, v in data.items() if k in names})
+
+
+# The settings `saesep train` offers as options (--layers, --n-fft …), with their help; the
+# option's type, choices and default come from the fields and the default preset.
+TRAIN_OPTIONS = {
+    "layers": "Final number of layers K.",
+    "init": "Initialisation of each added layer.",
+    "optimizer": "adam: mini-batches drawn on the fly; lbfgs: full batch on a fixed set (the paper).",
+    "iters_per_layer": "Training iterations after each layer is added.",
+    "finetune_iters": "Iterations of the final fine-tuning stage.",
+    "lr": "Adam learning rate.",
+    "warmup_iters": "Adam's learning rate rises linearly over this many iterations of each stage.",
+    "batch_size": "Adam mini-batch size (blocks).",
+    "samples": "Fixed training set size in blocks (lbfgs).",
+    "sampling": "How training blocks are drawn: per stem with random gains, from the real mixtures, or half each.",
+    "eq_db": "Random equalisation of every stem in training blocks, ±this many dB (0: off).",
+    "pool_tracks": "Tracks held in memory at a time to draw blocks from.",
+    "pool_refresh": "Blocks drawn from a pool before the next pool of tracks is loaded.",
+    "ridge": "Ridge term of the least-squares init, relative to mean(diag C_xx).",
+    "sample_rate": "Model sample rate in Hz.",
+    "n_fft": "STFT frame length in samples.",
+    "hop": "STFT hop in samples.",
+    "window": "STFT window.",
+    "context": "Context frames C on each side of the centre frame.",
+    "max_freq": "The network sees and estimates only the bins up to this frequency in Hz (0: all); silence above it.",
+    "seed": "Random seed (same seed, same data, same model).",
+    "checkpoint_minutes": "Also checkpoint inside a stage every this many minutes.",
+}
+

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import SaesepError
+from .files import atomic_output
 
 SAMPLE_RATE = 44100
 ROLES = ("bass", "lead", "other", "drums")
@@ -335,9 +336,8 @@ def write_track(folder: Path, ints: dict) -> None:
 
     folder.mkdir(parents=True, exist_ok=True)
     for r, a in {**ints, "mixture": sum(ints.values())}.items():
-        tmp = folder / f".{r}.partial.flac"
-        sf.write(tmp, a.T.astype(np.int16), SAMPLE_RATE, format="FLAC", subtype="PCM_16")
-        os.replace(tmp, folder / f"{r}.flac")
+        with atomic_output(folder / f"{r}.flac") as tmp:
+            sf.write(tmp, a.T.astype(np.int16), SAMPLE_RATE, format="FLAC", subtype="PCM_16")
 
 
 def _build_one(args):
@@ -361,9 +361,8 @@ def _build_one(args):
     else:
         rec = build_track(plan, out)
     if "error" not in rec:
-        tmp = folder / ".record.json.partial"
-        tmp.write_text(json.dumps(rec))
-        os.replace(tmp, done)
+        with atomic_output(done) as tmp:
+            tmp.write_text(json.dumps(rec))
     return rec
 
 
@@ -500,9 +499,8 @@ def build(out, size: str = "tiny", seed: int = 0, jobs: int | None = None, progr
             "versions": {"music21": music21.__version__, "soundfile": soundfile.__version__,
                          "fluidsynth": _fluidsynth_version()},
             "build_seconds": round(time.time() - t0, 1), "failed": len(failed), "tracks": records}
-    tmp = out / ".corpus.json.partial"
-    tmp.write_text(json.dumps(meta, indent=1))
-    os.replace(tmp, out / "corpus.json")
+    with atomic_output(out / "corpus.json") as tmp:
+        tmp.write_text(json.dumps(meta, indent=1))
     return meta
 
 

@@ -14,6 +14,7 @@ import soundfile as sf
 from . import audio as audio_io
 from .batch import DEFAULT_TEMPLATE, plan, shown
 from .errors import SaesepError
+from .files import atomic_output
 from .separation import SeparationOptions, _separate_stream
 
 
@@ -82,7 +83,7 @@ def extract_file(input_path, models, out_dir, options: SeparationOptions | None 
         with contextlib.ExitStack() as stack:
             writers = {}
             for n, p in outputs.items():
-                tmp = stack.enter_context(audio_io.atomic_output(p, protect=(input_path,)))
+                tmp = stack.enter_context(atomic_output(p, protect=(input_path,)))
                 writers[n] = stack.enter_context(audio_io.open_writer(tmp, inf.sample_rate, inf.channels, bits, fmt))
             bar = stack.enter_context(tqdm(total=inf.frames, disable=not progress, unit="sample", unit_scale=True,
                                            desc=Path(input_path).name[:30], leave=False))

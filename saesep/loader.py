@@ -110,10 +110,13 @@ class BatchSource:
         self.index, self.drawn = int(state["index"]), int(state["drawn"])
 
     # ---- drawing ------------------------------------------------------------------
-    def fixed(self, n: int, stream: int, batch: int = 4096) -> tuple[torch.Tensor, torch.Tensor]:
+    def fixed(self, n: int, stream: int, batch: int = 4096, pool: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
         """A fixed set of ``n`` blocks per (emulated) rank of another stream (monitor, L-BFGS
-        set), from pool 0; rank-major: rank 0's ``n`` blocks first, as each process holds them."""
-        reqs = [(min(batch, n - i), k, stream, 0) for k, i in enumerate(range(0, n, batch))]
+        set), from pool ``pool`` of the training stream; rank-major: rank 0's ``n`` blocks
+        first, as each process holds them."""
+        first = pool * 100_000  # batch indices of another pool's set: other draws
+        reqs = [(min(batch, n - i), first + k, stream, pool * self.spec.train.pool_refresh)
+                for k, i in enumerate(range(0, n, batch))]
         if not self.workers:
             parts = [draw(self._local(), *r) for r in reqs]
         else:
@@ -126,6 +129,10 @@ class BatchSource:
         out = [torch.cat([part[i][r * req[0]:(r + 1) * req[0]] for r in ranks for part, req in zip(parts, reqs)])
                for i in (0, 1)]
         return out[0], out[1]
+
+    def pool(self) -> int:
+        """The pool of tracks the next training batch comes from."""
+        return self.drawn // self.spec.train.pool_refresh
 
     def next(self, n: int, next_n: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """The next ``n`` blocks of the training stream (of every emulated rank).

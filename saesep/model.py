@@ -97,63 +97,6 @@ class StackedDNN(nn.Module):
         return layer
 
 
-class LeastSquares:
-    """Accumulates the statistics of a linear fit s ≈ W x + b over mini-batches.
-
-    Sums are kept in float64 and centred on the first batch's mean (a shift that
-    leaves the covariances unchanged but avoids cancellation), so no sample is
-    kept: memory is O(d_in² + d_out·d_in).
-    """
-
-    def __init__(self, d_in: int, d_out: int):
-        self.n = 0
-        self.shift_x = None
-        self.shift_s = None
-        self.sum_x = torch.zeros(d_in, dtype=torch.float64)
-        self.sum_s = torch.zeros(d_out, dtype=torch.float64)
-        self.sxx = torch.zeros(d_in, d_in, dtype=torch.float64)
-        self.ssx = torch.zeros(d_out, d_in, dtype=torch.float64)
-
-    @torch.no_grad()
-    def update(self, x: torch.Tensor, s: torch.Tensor) -> None:
-        """x: ``(n, d_in)`` features; s: ``(n, d_out)`` targets."""
-        x = x.detach().to("cpu", torch.float64)
-        s = s.detach().to("cpu", torch.float64)
-        if self.shift_x is None:
-            self.shift_x, self.shift_s = x.mean(0), s.mean(0)
-        x = x - self.shift_x
-        s = s - self.shift_s
-        self.n += x.shape[0]
-        self.sum_x += x.sum(0)
-        self.sum_s += s.sum(0)
-        self.sxx += x.T @ x
-        self.ssx += s.T @ x
-
-    def tensors(self) -> list[torch.Tensor]:
-        """The sums, for an all-reduce across processes (shifts must agree first)."""
-        return [self.sum_x, self.sum_s, self.sxx, self.ssx]
-
-    def solve(self, ridge: float = 1e-4) -> tuple[torch.Tensor, torch.Tensor]:
-        """W = C_sx (C_xx + λI)⁻¹ and b = s̄ − W x̄, with λ = ridge · mean(diag C_xx).
-
-        Returns float32 ``W (d_out, d_in)`` and ``b (d_out,)``.
-        """
-        if self.n < 2:
-            raise SaesepError("least-squares init needs at least 2 samples")
-        mx, ms = self.sum_x / self.n, self.sum_s / self.n
-        cxx = self.sxx / self.n - torch.outer(mx, mx)
-        csx = self.ssx / self.n - torch.outer(ms, mx)
-        lam = ridge * max(float(torch.diagonal(cxx).mean()), 1e-12)
-        a = cxx + lam * torch.eye(cxx.shape[0], dtype=torch.float64)
-        chol, info = torch.linalg.cholesky_ex(a)
-        if int(info) != 0:
-            # Singular features (e.g. dead units): add a little more ridge.
-            chol = torch.linalg.cholesky(a + 1e-6 * float(torch.diagonal(cxx).mean() + 1e-12) * torch.eye(a.shape[0], dtype=torch.float64))
-        w = torch.cholesky_solve(csx.T.contiguous(), chol).T
-        b = (ms + self.shift_s) - w @ (mx + self.shift_x)
-        return w.float(), b.float()
-
-
 def package_versions() -> dict:
     import librosa
     import soundfile
@@ -235,7 +178,7 @@ def save(model: Model, path, extra: dict | None = None, half: bool = False) -> N
     Metadata are stored as one JSON string; tensors as a plain state dict.
     ``extra`` adds tensors/values (training checkpoints); ``half`` stores float16 weights.
     """
-    from .audio import atomic_output
+    from .files import atomic_output
 
     state = {k: (v.half() if half else v.float()).cpu().contiguous() for k, v in model.net.state_dict().items()}
     meta = {

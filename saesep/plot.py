@@ -17,7 +17,7 @@ def plot_history(history: dict | list, path, title: str = "", labels: list[str] 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .audio import atomic_output
+    from .files import atomic_output
 
     hists = history if isinstance(history, list) else [history]
     if x not in ("iteration", "seconds"):
@@ -32,9 +32,8 @@ def plot_history(history: dict | list, path, title: str = "", labels: list[str] 
         curve = _with_jumps(h, x)
         it = [p[x] for p in curve]
         pre = f"{lab} " if lab else ""
-        # the monitored training blocks are drawn once, from the first pool of tracks: with more
-        # tracks than one pool holds, later pools train on other tracks, and this curve can rise
-        ax.plot(it, [p["J_train"] for p in curve], "-", color=c, label=f"{pre}J train (fixed blocks, first pool)")
+        # measured on blocks of the pool of tracks being trained on (drawn again for each new pool)
+        ax.plot(it, [p["J_train"] for p in curve], "-", color=c, label=f"{pre}J train (current pool)")
         ax.plot(it, [p["J_valid"] for p in curve], "--", color=c, label=f"{pre}J valid")
         for ev in h.get("layers_added", []):
             ax.axvline(ev[x], color=c, alpha=0.3, lw=1)

@@ -11,19 +11,21 @@ import json
 import math
 import os
 import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
 import torch
 
-from . import model as model_io
-from .config import Preset, SpectralConfig, TrainConfig, from_dict, preset as get_preset
-from .datasets import FIXED, MONITOR, VALID, find_tracks, require_target
+from . import distributed, model as model_io
 from .backend import resolve_device
 from .batch import check_name
+from .config import Preset, SpectralConfig, TrainConfig, from_dict, preset as get_preset
+from .datasets import FIXED, MONITOR, VALID, find_tracks, require_target
 from .errors import SaesepError
+from .least_squares import fit_next_layer
 from .loader import BatchSource, SamplerSpec, auto_workers
-from .model import LeastSquares, Model, StackedDNN
+from .model import Model, StackedDNN
 
 
 @torch.no_grad()
@@ -35,55 +37,6 @@ def normalised_error(net: StackedDNN, x: torch.Tensor, s: torch.Tensor, batch: i
         num += float(((sb - net(xb)) ** 2).sum())
         den += float(((sb - net.centre(xb)) ** 2).sum())
     return num / max(den, 1e-20)
-
-
-@torch.no_grad()
-def least_squares_layer(net: StackedDNN, batches, ridge: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """Fit the next layer by least squares on the current network's output.
-
-    batches: iterable of ``(x, s)``; the features are ``x`` for the first layer, else ``net(x)``.
-    Under torch.distributed, the covariance sums of all ranks are added up (all-reduce),
-    so every rank solves the same system and gets the same layer.
-    """
-    ls = LeastSquares(net.next_in_features, net.n_bins)
-    distributed = _world() > 1
-    for x, s in batches:
-        f = x if len(net.layers) == 0 else net(x)
-        if distributed and ls.shift_x is None:  # one shift for all ranks: the mean of their first batches
-            mx, ms = f.double().mean(0).cpu(), s.double().mean(0).cpu()
-            _all_reduce_mean([mx, ms])
-            ls.shift_x, ls.shift_s = mx, ms
-        ls.update(f, s)
-    if distributed:
-        n = torch.tensor([float(ls.n)], dtype=torch.float64)
-        tensors = ls.tensors() + [n]
-        for t in tensors:
-            torch.distributed.all_reduce(t)
-        ls.n = int(n.item())
-    return ls.solve(ridge)
-
-
-def _world() -> int:
-    return torch.distributed.get_world_size() if torch.distributed.is_available() and torch.distributed.is_initialized() else 1
-
-
-def _rank() -> int:
-    return torch.distributed.get_rank() if _world() > 1 else 0
-
-
-def _all_reduce_mean(tensors) -> None:
-    for t in tensors:
-        torch.distributed.all_reduce(t)
-        t /= _world()
-
-
-def init_distributed(device: str) -> tuple[int, int]:
-    """Join the process group torchrun describes (env RANK/WORLD_SIZE); gloo on CPU, nccl on GPU."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world > 1 and not torch.distributed.is_initialized():
-        backend = "nccl" if device.startswith("cuda") else "gloo"
-        torch.distributed.init_process_group(backend)
-    return _rank(), _world()
 
 
 def _stages(cfg: TrainConfig) -> list[dict]:
@@ -98,57 +51,84 @@ def checkpoint_path(out) -> Path:
     return out.with_name(out.name + ".ckpt")
 
 
+@dataclass
+class StageState:
+    """Where the running stage stands; a mid-stage checkpoint holds exactly this."""
+
+    done: int  # iterations run in the stage
+    best: float  # the best J_valid so far (the starting weights' at first)
+    start: float  # J_valid of the weights the stage started from
+    best_state: dict  # the weights that scored ``best``
+    since_best: int = 0  # evaluations without a gain
+    seconds: float = 0.0  # time spent in the stage
+    opt_state: dict | None = None  # the optimiser's state
+
+    def to_checkpoint(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_checkpoint(cls, d: dict, path) -> "StageState":
+        try:
+            return cls(**d)
+        except TypeError:
+            raise SaesepError(f"checkpoint '{path}' was written by an older saesep; start the training again") from None
+
+
+GO, STOP, RESTART = "go", "stop", "restart"  # what an evaluation tells the stage to do
+
+
 class Trainer:
-    """Holds the data, the network and the history of one training run."""
+    """One training run: the data, the network, the history; :meth:`fit` runs every stage."""
 
     def __init__(self, data, spectral: SpectralConfig, cfg: TrainConfig, device: str = "cpu",
                  progress: bool = True, log: Callable[[str], None] = print, emulate_ranks: int = 1,
-                 workers: int = 0, valid=None):
+                 workers: int = 0, valid=None, checkpoint=None, meta: dict | None = None):
         """emulate_ranks: draw every batch from that many rank samplers in one process — what
-        ``torchrun --nproc_per_node=N`` does across processes (used to test DDP training).
+        ``torchrun --nproc_per_node=N`` does across processes (to check distributed training).
         workers: loader processes drawing the batches (0: in this process); the result
-        does not depend on it. valid: validation track folder instead of ``data/valid``."""
+        does not depend on it. valid: validation track folder instead of ``data/valid``.
+        checkpoint: where :meth:`fit` keeps the run's checkpoint (None: nowhere), with ``meta``."""
         self.spectral, self.cfg, self.device, self.progress, self.log = spectral, cfg, torch.device(device), progress, log
+        self.ckpt_path, self.ckpt_meta, self.last_ckpt = checkpoint, meta or {}, time.time()
         torch.manual_seed(cfg.seed)
         self.gen = torch.Generator().manual_seed(cfg.seed)
         roots = [Path(d) for d in (data if isinstance(data, (list, tuple)) else [data])]
         if not roots:
             raise SaesepError("no training data folder given")
-        root = roots[0]
         train_tracks = [t for r in roots for t in require_target(find_tracks(r, "train" if (r / "train").is_dir() else None),
                                                                  cfg.target, r)]
         # each rank draws different data: rank r samples with seed + 1000 r
-        ranks = [_rank()] if _world() > 1 else list(range(emulate_ranks))
+        ranks = [distributed.rank()] if distributed.world() > 1 else list(range(emulate_ranks))
         self.ranks = len(ranks)
         self.source = BatchSource(SamplerSpec(train_tracks, cfg.target, spectral, cfg, [cfg.seed + 1000 * r for r in ranks]),
                                   workers=workers)
-        if valid is not None:
-            vroot = Path(valid)
-            vtracks = require_target(find_tracks(vroot, "valid" if (vroot / "valid").is_dir() else None), cfg.target, vroot)
-        elif (root / "valid").is_dir():
-            vtracks = require_target(find_tracks(root, "valid"), cfg.target, root / "valid")
-        else:
-            self.log("no 'valid' split: validating on separate blocks of the training tracks")
-            vtracks = train_tracks
+        vtracks = self._valid_tracks(valid, roots[0], train_tracks)
         self.valid = BatchSource(SamplerSpec(vtracks, cfg.target, spectral, cfg, [cfg.seed + 1])).fixed(cfg.valid_samples, VALID)
         x, s = self.source.fixed(cfg.monitor_samples, MONITOR)  # (emulated) rank 0's blocks come first
         self.monitor = (x[: cfg.monitor_samples], s[: cfg.monitor_samples])
         self.fixed = None
         if cfg.optimizer == "lbfgs":  # every rank holds its own shard of the fixed set
-            self.fixed = self.source.fixed(cfg.samples, FIXED)
-            self.fixed_total = cfg.samples * max(_world(), self.ranks)
+            self.fixed = tuple(t.to(self.device) for t in self.source.fixed(cfg.samples, FIXED))
+            self.fixed_total = cfg.samples * max(distributed.world(), self.ranks)
+            self.monitor = (self.fixed[0][: cfg.monitor_samples], self.fixed[1][: cfg.monitor_samples])
         self.valid = tuple(t.to(self.device) for t in self.valid)
         self.monitor = tuple(t.to(self.device) for t in self.monitor)
-        if self.fixed is not None:
-            self.fixed = tuple(t.to(self.device) for t in self.fixed)
-            self.monitor = (self.fixed[0][: cfg.monitor_samples], self.fixed[1][: cfg.monitor_samples])
+        self.monitor_pool = 0
         self.net = StackedDNN(spectral.net_bins, spectral.context_frames).to(self.device)
         self.history = {"curve": [], "layers_added": [], "stages": []}
         self.iteration = 0
         self.stage = 0
-        self.resume_in_stage = None
-        self.ckpt_path, self.ckpt_meta, self.last_ckpt = None, {}, time.time()
+        self.resumed_stage: StageState | None = None
         self.clock_start, self.seconds_before = None, 0.0  # training clock: seconds spent in stages
+
+    def _valid_tracks(self, valid, root: Path, train_tracks):
+        if valid is not None:
+            vroot = Path(valid)
+            return require_target(find_tracks(vroot, "valid" if (vroot / "valid").is_dir() else None), self.cfg.target, vroot)
+        if (root / "valid").is_dir():
+            return require_target(find_tracks(root, "valid"), self.cfg.target, root / "valid")
+        self.log("no 'valid' split: validating on separate blocks of the training tracks")
+        return train_tracks
 
     def elapsed(self) -> float:
         """Seconds spent in training stages so far (least-squares solves and evaluations
@@ -157,9 +137,45 @@ class Trainer:
             self.clock_start = time.time()
         return self.seconds_before + time.time() - self.clock_start
 
+    # ---- the whole run ------------------------------------------------------------
+    def fit(self, resume: bool = False) -> Model:
+        """Every stage in turn (from the checkpoint's, with ``resume``), a checkpoint between
+        stages; returns the trained model (not written)."""
+        from tqdm.auto import tqdm
+
+        if resume:
+            self.restore_checkpoint(self.ckpt_path)
+            self.log(f"resuming at stage {self.stage + 1} of {len(_stages(self.cfg))} (iteration {self.iteration})")
+        stages = _stages(self.cfg)
+        total = sum(s["iters"] for s in stages)
+        done = sum(s["iters"] for s in stages[:self.stage])
+        try:
+            with tqdm(total=total, initial=done, disable=not self.progress, unit="it", desc=f"train {self.cfg.target}") as bar:
+                while self.stage < len(stages):
+                    self.run_stage(stages[self.stage], bar)
+                    self.stage += 1
+                    if self.stage < len(stages) and self.ckpt_path is not None:
+                        self.save_checkpoint()
+        finally:
+            self.source.close()  # joins the loader processes, so their CPU time counts
+        return self.model(self.ckpt_meta)
+
     # ---- measurements -----------------------------------------------------------
     def scores(self) -> tuple[float, float]:
+        """J on blocks of the pool the training draws from now (J_train), and on the validation set."""
+        self._follow_pool()
         return normalised_error(self.net, *self.monitor), normalised_error(self.net, *self.valid)
+
+    def _follow_pool(self) -> None:
+        """With more tracks than a pool holds, the monitored training blocks are drawn again
+        from each new pool (L-BFGS trains on its fixed set, which it monitors)."""
+        if self.fixed is not None or len(self.source.spec.tracks) <= self.cfg.pool_tracks:
+            return
+        pool = self.source.pool()
+        if pool != self.monitor_pool:
+            x, s = self.source.fixed(self.cfg.monitor_samples, MONITOR, pool=pool)
+            n = self.cfg.monitor_samples  # (emulated) rank 0's blocks
+            self.monitor, self.monitor_pool = (x[:n].to(self.device), s[:n].to(self.device)), pool
 
     def _record(self, layer: int):
         jt, jv = self.scores()
@@ -168,6 +184,113 @@ class Trainer:
         return jt, jv
 
     # ---- one stage ----------------------------------------------------------------
+    def run_stage(self, st: dict, bar=None) -> None:
+        """Add the stage's layer (least squares on the current output), then train the whole
+        network, evaluating every ``eval_every`` iterations; the stage keeps its best weights."""
+        self.elapsed()  # starts the clock with the first stage
+        t0 = time.time()  # the stage's time includes its least-squares init
+        state, self.resumed_stage = self.resumed_stage or self._begin_stage(st), None
+        t0 -= state.seconds
+        self.ddp = self._parallel()
+        opt, step = self._optimizer(state.opt_state)
+        while state.done < st["iters"]:
+            self._warm_up(opt, state.done)
+            step(opt)  # a non-finite loss shows as a non-finite J_valid at the next evaluation
+            self.iteration += 1
+            state.done += 1
+            if bar is not None:
+                bar.update(1)
+            if state.done % self.cfg.eval_every and state.done < st["iters"]:
+                continue
+            verdict = self._evaluate(st, state, bar)
+            if verdict == STOP:
+                break
+            if verdict == RESTART:
+                opt, step = self._optimizer(None)
+            elif self._checkpoint_due() and state.done < st["iters"]:
+                state.seconds, state.opt_state = time.time() - t0, opt.state_dict()
+                self.save_checkpoint(state)
+        if bar is not None and state.done < st["iters"]:
+            bar.update(st["iters"] - state.done)
+        self._end_stage(st, state, time.time() - t0)
+
+    def _begin_stage(self, st: dict) -> StageState:
+        if st["add"]:
+            self.add_layer(st["layers"])
+        best = self.history["curve"][-1]["J_valid"] if self.history["curve"] else math.inf
+        return StageState(done=0, best=best, start=best, best_state=self._weights())
+
+    def _parallel(self):
+        """The network Adam steps through: wrapped by DistributedDataParallel under torchrun,
+        which averages the gradients over the ranks."""
+        if distributed.world() > 1 and self.cfg.optimizer == "adam":
+            from torch.nn.parallel import DistributedDataParallel
+
+            return DistributedDataParallel(self.net, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+        return self.net
+
+    def _optimizer(self, opt_state: dict | None):
+        """The stage's optimiser (Adam at the current learning rate, or L-BFGS) and its step."""
+        params = list(self.net.parameters())
+        if self.cfg.optimizer == "adam":
+            opt, step = torch.optim.Adam(params, lr=self.lr()), self._adam_step
+        else:
+            opt = torch.optim.LBFGS(params, lr=1, max_iter=1, history_size=self.cfg.lbfgs_history,
+                                    line_search_fn="strong_wolfe")
+            step = self._lbfgs_step
+        if opt_state is not None:
+            opt.load_state_dict(opt_state)
+        return opt, step
+
+    def _warm_up(self, opt, done: int) -> None:
+        """Adam's learning rate ramps up over the first ``warmup_iters`` iterations of a stage
+        (a function of the iteration: nothing to checkpoint)."""
+        if self.cfg.optimizer == "adam" and self.cfg.warmup_iters > 0:
+            for group in opt.param_groups:
+                group["lr"] = self.lr() * min(1.0, (done + 1) / self.cfg.warmup_iters)
+
+    def _evaluate(self, st: dict, state: StageState, bar) -> str:
+        """Score the weights; keep them if best; on a collapse restore the best and lower the
+        learning rate (RESTART) or end the stage (STOP); STOP also after ``patience`` evaluations
+        without a gain."""
+        cfg = self.cfg
+        jt, jv = self._record(st["layers"])  # identical on every rank: same weights, same valid set
+        if bar is not None:
+            bar.set_postfix_str(f"{st['name']} J_train {jt:.3f} J_valid {jv:.3f}")
+        if not math.isfinite(jv) or (cfg.optimizer == "adam" and jv > cfg.collapse_factor * state.start):
+            self.net.load_state_dict(state.best_state)
+            if not self._drop_lr(st, jv):
+                if not math.isfinite(jv):
+                    raise SaesepError(f"training diverged (non-finite loss) in stage '{st['name']}' at iteration "
+                                      f"{self.iteration}; the last good checkpoint is kept (try a lower --lr)")
+                self.log(f"{st['name']}: J_valid {jv:.4f} after {state.start:.4f} at the start and no learning-rate "
+                         "drop left: the stage ends with its best weights")
+                return STOP
+            state.since_best = 0
+            self._record(st["layers"])  # the restored weights
+            return RESTART
+        if jv < state.best - 1e-6:
+            state.best, state.since_best, state.best_state = jv, 0, self._weights()
+            return GO
+        state.since_best += 1
+        if state.since_best > cfg.patience:
+            self.log(f"{st['name']}: early stop, no validation gain in {state.since_best} evaluations")
+            return STOP
+        return GO
+
+    def _end_stage(self, st: dict, state: StageState, secs: float) -> None:
+        self.net.load_state_dict(state.best_state)
+        if self.history["curve"][-1]["J_valid"] != state.best:
+            self._record(st["layers"])  # the restored best state
+        per_iter = self.cfg.batch_size if self.cfg.optimizer == "adam" else self.cfg.samples
+        self.history["stages"].append({"name": st["name"], "layers": st["layers"], "iterations": state.done,
+                                       "seconds": round(secs, 2), "J_valid": state.best,
+                                       "samples_per_second": round(state.done * per_iter / max(secs, 1e-9), 1)})
+        self.log(f"{st['name']}: {state.done} iterations in {secs:.1f} s, J_valid {state.best:.4f}")
+
+    def _weights(self) -> dict:
+        return {k: v.clone() for k, v in self.net.state_dict().items()}
+
     def lr(self) -> float:
         """Adam's learning rate now: ``cfg.lr``, divided by 10 after each collapse so far."""
         return self.cfg.lr / 10 ** len(self.history.get("lr_drops", []))
@@ -199,7 +322,7 @@ class Trainer:
 
     def add_layer(self, k: int) -> None:
         jt0, jv0 = self._record(k - 1)  # the point just before the jump
-        sol = least_squares_layer(self.net, self._ls_batches(), self.cfg.ridge) if self.cfg.init == "ls" else None
+        sol = fit_next_layer(self.net, self._ls_batches(), self.cfg.ridge) if self.cfg.init == "ls" else None
         if sol is not None:
             sol = tuple(t.to(self.device) for t in sol)
         self.net.add_layer(self.cfg.init, sol, generator=self.gen)
@@ -231,110 +354,32 @@ class Trainer:
                 loss = ((self.net(x[i:i + 16384]) - s[i:i + 16384]) ** 2).sum() / n
                 loss.backward()
                 total += loss.item()
-            if _world() > 1:  # full-batch gradient = sum over the ranks' shards
-                for p in self.net.parameters():
-                    torch.distributed.all_reduce(p.grad)
-                torch.distributed.all_reduce(total)
+            # full-batch gradient = sum over the ranks' shards
+            distributed.all_reduce_sum([p.grad for p in self.net.parameters()] + [total])
             return torch.tensor(float(total))
 
         return float(opt.step(closure))
 
-    def run_stage(self, st: dict, bar=None) -> None:
-        cfg = self.cfg
-        t0 = time.time()
-        self.elapsed()  # starts the clock with the first stage
-        inside = self.resume_in_stage  # set when resuming from a checkpoint written mid-stage
-        self.resume_in_stage = None
-        if st["add"] and inside is None:
-            self.add_layer(st["layers"])
-        params = list(self.net.parameters())
-        self.ddp = self.net
-        if _world() > 1 and cfg.optimizer == "adam":
-            from torch.nn.parallel import DistributedDataParallel
-
-            self.ddp = DistributedDataParallel(self.net, device_ids=[self.device.index] if self.device.type == "cuda" else None)
-        if cfg.optimizer == "adam":
-            opt, step = torch.optim.Adam(params, lr=self.lr()), self._adam_step
-        else:
-            opt = torch.optim.LBFGS(params, lr=1, max_iter=1, history_size=cfg.lbfgs_history, line_search_fn="strong_wolfe")
-            step = self._lbfgs_step
-        best = (self.history["curve"][-1]["J_valid"] if self.history["curve"] else math.inf)
-        start = best  # J_valid of the weights the stage starts from (identical on every rank)
-        best_state = {k: v.clone() for k, v in self.net.state_dict().items()}
-        since_best = 0
-        done = 0
-        if inside is not None:
-            opt.load_state_dict(inside["opt_state"])
-            best, since_best, done = inside["best"], inside["since_best"], inside["stage_iter"]
-            start = inside.get("start", math.inf)
-            best_state = inside["best_state"]
-            t0 -= inside["stage_seconds"]
-        for i in range(done, st["iters"]):
-            if cfg.optimizer == "adam" and cfg.warmup_iters > 0:  # a function of i: nothing to checkpoint
-                for group in opt.param_groups:
-                    group["lr"] = self.lr() * min(1.0, (i + 1) / cfg.warmup_iters)
-            step(opt)  # a non-finite loss shows as a non-finite J_valid at the next evaluation
-            self.iteration += 1
-            done += 1
-            if bar is not None:
-                bar.update(1)
-            if (i + 1) % cfg.eval_every == 0 or i + 1 == st["iters"]:
-                jt, jv = self._record(st["layers"])  # identical on every rank: same weights, same valid set
-                if bar is not None:
-                    bar.set_postfix_str(f"{st['name']} J_train {jt:.3f} J_valid {jv:.3f}")
-                if not math.isfinite(jv) or (cfg.optimizer == "adam" and jv > cfg.collapse_factor * start):
-                    self.net.load_state_dict(best_state)
-                    if not self._drop_lr(st, jv):
-                        if not math.isfinite(jv):
-                            raise SaesepError(f"training diverged (non-finite loss) in stage '{st['name']}' at iteration "
-                                              f"{self.iteration}; the last good checkpoint is kept (try a lower --lr)")
-                        self.log(f"{st['name']}: J_valid {jv:.4f} after {start:.4f} at the start and no learning-rate "
-                                 "drop left: the stage ends with its best weights")
-                        break
-                    opt, since_best = torch.optim.Adam(params, lr=self.lr()), 0
-                    self._record(st["layers"])  # the restored weights
-                    continue
-                if jv < best - 1e-6:
-                    best, since_best = jv, 0
-                    best_state = {k: v.clone() for k, v in self.net.state_dict().items()}
-                else:
-                    since_best += 1
-                    if since_best > cfg.patience:
-                        self.log(f"{st['name']}: early stop, no validation gain in {since_best} evaluations")
-                        break
-                if self.ckpt_path is not None and time.time() - self.last_ckpt >= cfg.checkpoint_minutes * 60 \
-                        and i + 1 < st["iters"]:
-                    self.save_checkpoint(self.ckpt_path, self.ckpt_meta, inside_stage={
-                        "stage_iter": done, "opt_state": opt.state_dict(), "best": best, "since_best": since_best,
-                        "start": start, "best_state": best_state, "stage_seconds": time.time() - t0})
-        if bar is not None and done < st["iters"]:
-            bar.update(st["iters"] - done)
-        self.net.load_state_dict(best_state)
-        if self.history["curve"][-1]["J_valid"] != best:
-            self._record(st["layers"])  # the restored best state
-        secs = time.time() - t0
-        self.history["stages"].append({"name": st["name"], "layers": st["layers"], "iterations": done,
-                                       "seconds": round(secs, 2), "J_valid": best,
-                                       "samples_per_second": round(done * (cfg.batch_size if cfg.optimizer == "adam" else cfg.samples) / max(secs, 1e-9), 1)})
-        self.log(f"{st['name']}: {done} iterations in {secs:.1f} s, J_valid {best:.4f}")
-
     # ---- persistence --------------------------------------------------------------
+    def _checkpoint_due(self) -> bool:
+        return self.ckpt_path is not None and time.time() - self.last_ckpt >= self.cfg.checkpoint_minutes * 60
+
     def model(self, meta: dict | None = None) -> Model:
         return Model(self.net, self.spectral, self.cfg.target, self.cfg, self.history, meta or {})
 
-    def save_checkpoint(self, path, meta: dict, inside_stage: dict | None = None) -> None:
+    def save_checkpoint(self, inside: StageState | None = None) -> None:
         """Everything needed to continue: weights, history, RNGs, the batch counter (the same on
-        every rank); mid-stage also the optimiser state and the stage's best state (``inside_stage``)."""
+        every rank); mid-stage also the stage's state (``inside``)."""
         self.last_ckpt = time.time()
-        if _rank() == 0:
+        if distributed.rank() == 0:
             extra = {"stage": self.stage, "iteration": self.iteration, "torch_rng": torch.get_rng_state(),
                      "gen_rng": self.gen.get_state(),
-                     "sampler_json": json.dumps({"batches": self.source.state(), "ranks": max(_world(), self.ranks)})}
-            if inside_stage is not None:
-                extra["inside_stage"] = inside_stage
-            model_io.save(self.model(meta), path, extra=extra)
-        if _world() > 1:
-            torch.distributed.barrier()
+                     "sampler_json": json.dumps({"batches": self.source.state(),
+                                                 "ranks": max(distributed.world(), self.ranks)})}
+            if inside is not None:
+                extra["inside_stage"] = inside.to_checkpoint()
+            model_io.save(self.model(self.ckpt_meta), self.ckpt_path, extra=extra)
+        distributed.barrier()
 
     def restore_checkpoint(self, path) -> None:
         meta, payload = model_io.load_payload(path)
@@ -352,10 +397,11 @@ class Trainer:
         state = json.loads(extra["sampler_json"])
         if not isinstance(state, dict) or "batches" not in state:
             raise SaesepError(f"checkpoint '{path}' was written by an older saesep; start the training again")
-        if state["ranks"] != max(_world(), self.ranks):
+        if state["ranks"] != max(distributed.world(), self.ranks):
             raise SaesepError(f"checkpoint '{path}' was written by {state['ranks']} ranks; resume with as many")
         self.source.set_state(state["batches"])
-        self.resume_in_stage = extra.get("inside_stage")
+        inside = extra.get("inside_stage")
+        self.resumed_stage = StageState.from_checkpoint(inside, path) if inside is not None else None
 
 
 def _resumed_configs(cmeta: dict, spectral: SpectralConfig, cfg: TrainConfig, asked: set):
@@ -369,9 +415,23 @@ def _resumed_configs(cmeta: dict, spectral: SpectralConfig, cfg: TrainConfig, as
     return c_spectral, c_cfg
 
 
+def configs(preset: str | Preset = "default", target: str | None = None, **overrides) -> tuple[SpectralConfig, TrainConfig]:
+    """The preset's configs with ``overrides`` (fields of either config; None keeps the preset's)."""
+    p = get_preset(preset) if isinstance(preset, str) else preset
+    sp_fields, tr_fields = set(SpectralConfig.__dataclass_fields__), set(TrainConfig.__dataclass_fields__)
+    unknown = set(overrides) - sp_fields - tr_fields
+    if unknown:
+        raise SaesepError(f"unknown training option(s): {', '.join(sorted(unknown))}")
+    given = {k: v for k, v in overrides.items() if v is not None}
+    spectral = from_dict(SpectralConfig, {**p.spectral.__dict__, **{k: v for k, v in given.items() if k in sp_fields}})
+    cfg = from_dict(TrainConfig, {**p.train.__dict__, "target": check_name(target or "bass"),
+                                  **{k: v for k, v in given.items() if k in tr_fields}})
+    return spectral, cfg
+
+
 def train(data, out, target: str | None = None, preset: str | Preset = "default", resume: bool = False,
           device: str = "cpu", plot=None, progress: bool = True, log: Callable[[str], None] = print,
-          emulate_ranks: int = 1, workers: int | None = None, valid=None, **overrides) -> Model:
+          workers: int | None = None, valid=None, **overrides) -> Model:
     """Train a model on the track folder ``data`` and write it to ``out``.
 
     ``data``: a track folder, or a list of them whose training tracks are pooled (the
@@ -390,19 +450,9 @@ def train(data, out, target: str | None = None, preset: str | Preset = "default"
     ``workers``: loader processes drawing training batches (None: none on the CPU, one
     per 4 cores on a GPU; 0: in this process). The model does not depend on it.
     """
-    from tqdm.auto import tqdm
-
-    p = get_preset(preset) if isinstance(preset, str) else preset
-    sp_fields = set(SpectralConfig.__dataclass_fields__)
-    tr_fields = set(TrainConfig.__dataclass_fields__)
-    unknown = set(overrides) - sp_fields - tr_fields
-    if unknown:
-        raise SaesepError(f"unknown training option(s): {', '.join(sorted(unknown))}")
-    spectral = from_dict(SpectralConfig, {**p.spectral.__dict__, **{k: v for k, v in overrides.items() if k in sp_fields and v is not None}})
-    cfg = from_dict(TrainConfig, {**p.train.__dict__, "target": check_name(target or "bass"),
-                                  **{k: v for k, v in overrides.items() if k in tr_fields and v is not None}})
+    spectral, cfg = configs(preset, target, **overrides)
     device = resolve_device(device)
-    rank, world = init_distributed(device)
+    rank, world = distributed.init(device)
     if world > 1:
         if device == "cuda":
             device = f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}"
@@ -411,60 +461,46 @@ def train(data, out, target: str | None = None, preset: str | Preset = "default"
             progress, log = False, (lambda m: None)
         log(f"distributed training: {world} processes ({torch.distributed.get_backend()})")
     ckpt = checkpoint_path(out)
-    if resume and not ckpt.exists():
-        raise SaesepError(f"nothing to resume: no checkpoint '{ckpt}'")
     if resume:
-        cmeta, _ = model_io.load_payload(ckpt)
-        asked = {k for k, v in overrides.items() if v is not None} | ({"target"} if target is not None else set())
-        spectral, cfg = _resumed_configs(cmeta, spectral, cfg, asked)
-        had = cmeta.get("meta", {}).get("valid_data")
-        if valid is None:
-            valid = had  # the interrupted run's validation tracks
-        elif had is None or Path(valid) != Path(had):
-            raise SaesepError(f"the interrupted run validated on {had or 'DATA/valid'}, not '{valid}': "
-                              "resume without --valid, or start afresh")
+        spectral, cfg, valid = _resume_settings(ckpt, spectral, cfg, valid, overrides, target)
     t0, c0 = time.time(), _cpu_seconds()
-    if workers is None:
-        workers = auto_workers(device)
-    tr = Trainer(data, spectral, cfg, device, progress, log, emulate_ranks=emulate_ranks, workers=workers, valid=valid)
-    meta = {"preset": p.__class__.__name__ if not isinstance(preset, str) else preset,
+    workers = auto_workers(device) if workers is None else workers
+    meta = {"preset": preset if isinstance(preset, str) else preset.__class__.__name__,
             "data": [str(d) for d in data] if isinstance(data, (list, tuple)) else str(data),
             "valid_data": str(valid) if valid is not None else None,
-            "seed": cfg.seed, "ranks": max(world, emulate_ranks), "workers": workers}
-    tr.ckpt_path, tr.ckpt_meta = ckpt, meta
-    try:
-        if resume:
-            tr.restore_checkpoint(ckpt)
-            log(f"resuming at stage {tr.stage + 1} of {len(_stages(cfg))} (iteration {tr.iteration})")
-        stages = _stages(cfg)
-        total = sum(s["iters"] for s in stages)
-        done_iters = sum(s["iters"] for s in stages[:tr.stage])
-        with tqdm(total=total, initial=done_iters, disable=not progress, unit="it", desc=f"train {cfg.target}") as bar:
-            while tr.stage < len(stages):
-                tr.run_stage(stages[tr.stage], bar)
-                tr.stage += 1
-                if tr.stage < len(stages):
-                    tr.save_checkpoint(ckpt, meta)
-    finally:
-        tr.source.close()  # joins the loader processes, so their CPU time counts below
-    tr.history["train_seconds"] = round(time.time() - t0, 2)
-    tr.history["cpu_seconds"] = round(_cpu_seconds() - c0, 2)  # this process and its loaders
+            "seed": cfg.seed, "ranks": world, "workers": workers}
+    tr = Trainer(data, spectral, cfg, device, progress, log, workers=workers, valid=valid, checkpoint=ckpt, meta=meta)
+    model = tr.fit(resume)
+    model.history["train_seconds"] = round(time.time() - t0, 2)
+    model.history["cpu_seconds"] = round(_cpu_seconds() - c0, 2)  # this process and its loaders
     # the model file names its data folders, not this machine's paths (the checkpoint keeps those)
-    model = tr.model({**meta, "data": _folder_names(meta["data"]), "valid_data": _folder_names(meta["valid_data"])})
+    model.meta.update(data=_folder_names(meta["data"]), valid_data=_folder_names(meta["valid_data"]))
     model.net.eval()
-    if rank != 0:  # only rank 0 writes the model, removes the checkpoint and plots
-        torch.distributed.barrier()
-        return model
-    model_io.save(model, out)
-    if ckpt.exists():
-        ckpt.unlink()
-    if world > 1:
-        torch.distributed.barrier()
-    if plot:
+    if rank == 0:  # only rank 0 writes the model, removes the checkpoint and plots
+        model_io.save(model, out)
+        ckpt.unlink(missing_ok=True)
+    distributed.barrier()
+    if plot and rank == 0:
         from .plot import plot_history
 
         plot_history(model.history, plot, title=f"saesep {cfg.target}: {cfg.init} init, {cfg.optimizer}")
     return model
+
+
+def _resume_settings(ckpt: Path, spectral, cfg, valid, overrides: dict, target):
+    """The interrupted run's configs and validation folder; what was asked now must agree."""
+    if not ckpt.exists():
+        raise SaesepError(f"nothing to resume: no checkpoint '{ckpt}'")
+    cmeta, _ = model_io.load_payload(ckpt)
+    asked = {k for k, v in overrides.items() if v is not None} | ({"target"} if target is not None else set())
+    spectral, cfg = _resumed_configs(cmeta, spectral, cfg, asked)
+    had = cmeta.get("meta", {}).get("valid_data")
+    if valid is None:
+        valid = had  # the interrupted run's validation tracks
+    elif had is None or Path(valid) != Path(had):
+        raise SaesepError(f"the interrupted run validated on {had or 'DATA/valid'}, not '{valid}': "
+                          "resume without --valid, or start afresh")
+    return spectral, cfg, valid
 
 
 def _folder_names(paths):

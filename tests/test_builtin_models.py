@@ -1,6 +1,5 @@
 """The shipped models: present, self-describing, and clearly better than passthrough on the demo song."""
 
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -104,6 +104,22 @@ def test_train_extract_info_end_to_end(runner, track_folder, tmp_path):
     assert "x 47 bins (up to 2000 Hz)" in res.output  # 2000 Hz at 22050 Hz / 512 points: bins 0 … 46
 
 
+def test_every_config_option_of_train_reaches_the_model_it_writes(runner, track_folder, tmp_path):
+    from saesep.config import TRAIN_OPTIONS
+    from saesep.model import load
+
+    helptext = runner.invoke(main, ["train", "--help"], terminal_width=400).output
+    assert all(f"--{name.replace('_', '-')} " in helptext for name in TRAIN_OPTIONS)
+    out = tmp_path / "m.pt"
+    res = runner.invoke(main, ["train", "--data", str(track_folder), "--out", str(out), "--preset", "tiny", "-q",
+                               "--layers", "1", "--iters-per-layer", "20", "--finetune-iters", "0",
+                               "--pool-refresh", "4096", "--ridge", "0.001", "--hop", "128", "--sampling", "aligned"])
+    assert res.exit_code == 0, res.output
+    m = load(out)
+    assert (m.train.pool_refresh, m.train.ridge, m.spectral.hop, m.train.sampling) == \
+        (4096, 0.001, 128, "aligned")
+
+
 def test_a_band_too_narrow_for_the_frame_is_one_line(runner, track_folder, tmp_path):
     res = runner.invoke(main, ["train", "--data", str(track_folder), "--out", str(tmp_path / "m.pt"), "--preset", "tiny",
                                "--max-freq", "20"])

@@ -116,8 +116,6 @@ def test_bad_soundfont_options_are_one_line_errors(tmp_path):
 
 
 def test_a_rerun_reuses_finished_tracks_and_rebuilds_the_rest(tiny_corpus, tmp_path):
-    import shutil
-
     out, meta = tiny_corpus
     copy = tmp_path / "c"
     shutil.copytree(out, copy)

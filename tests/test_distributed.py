@@ -12,13 +12,19 @@ import torch
 from saesep import spectral
 
 from saesep.model import load
-from saesep.training import train
+from saesep.training import Trainer, configs
 
 
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def _emulated(data, **kw):
+    """Two ranks' samplers drawn in one process: what torchrun --nproc_per_node=2 trains."""
+    spectral, cfg = configs("tiny", "bass", **kw)
+    return Trainer(data, spectral, cfg, progress=False, log=lambda m: None, emulate_ranks=2).fit()
 
 
 @pytest.mark.parametrize("optimizer", ["adam", "lbfgs"])
@@ -37,8 +43,7 @@ def test_two_process_gloo_matches_single_process(track_folder, tmp_path, optimiz
     kw = dict(layers=2, iters_per_layer=30, finetune_iters=20, optimizer=optimizer)
     if optimizer == "lbfgs":
         kw["samples"] = 2048
-    single = train(track_folder, tmp_path / "single.pt", target="bass", preset="tiny", progress=False,
-                   log=lambda m: None, emulate_ranks=2, **kw)
+    single = _emulated(track_folder, **kw)
     # the same function: Adam turns float-rounding differences in near-zero gradients into
     # lr-sized steps of single weights, so compare what the networks compute, not each weight
     mix, _ = sf.read(track_folder / "test" / "track00" / "mixture.wav", dtype="float32", always_2d=True)
@@ -68,8 +73,7 @@ def test_two_nodes_static_rendezvous(track_folder, tmp_path):
         assert p.returncode == 0, err[-3000:]
     nodes = load(out)
     assert nodes.meta["ranks"] == 2
-    single = train(track_folder, tmp_path / "single.pt", target="bass", preset="tiny", progress=False, log=lambda m: None,
-                   emulate_ranks=2, layers=2, iters_per_layer=30, finetune_iters=20)
+    single = _emulated(track_folder, layers=2, iters_per_layer=30, finetune_iters=20)
     ja = [p["J_valid"] for p in single.history["curve"]]
     jb = [p["J_valid"] for p in nodes.history["curve"]]
     assert len(ja) == len(jb) and max(abs(x - y) / x for x, y in zip(ja, jb)) < 1e-3

@@ -1,9 +1,10 @@
 import numpy as np
 import torch
 
-from saesep.model import LeastSquares, Model, StackedDNN, load, save
+from saesep.least_squares import LeastSquares, fit_next_layer
+from saesep.model import Model, StackedDNN, load, save
 from saesep.config import SpectralConfig
-from saesep.training import least_squares_layer, normalised_error
+from saesep.training import normalised_error
 
 
 def _net(layers=2, bins=9, frames=3, seed=0):
@@ -51,7 +52,7 @@ def test_ls_layer_never_increases_J():
     assert j0 == 1.0
     for _ in range(3):
         before = normalised_error(net, x, s)
-        sol = least_squares_layer(net, [(x[i:i + 256], s[i:i + 256]) for i in range(0, 2000, 256)], ridge=1e-6)
+        sol = fit_next_layer(net, [(x[i:i + 256], s[i:i + 256]) for i in range(0, 2000, 256)], ridge=1e-6)
         net.add_layer("ls", sol)
         assert normalised_error(net, x, s) <= before + 1e-6
 

@@ -1,6 +1,5 @@
 """Killing a training run and resuming it gives the same model as an uninterrupted run."""
 
-import os
 import signal
 import subprocess
 import sys

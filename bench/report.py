@@ -74,21 +74,22 @@ def generalisation() -> list[str]:
     rows = []
     for p in sorted(RESULTS.glob("generalisation_*.json")):
         d = json.loads(p.read_text())
-        for split, r in d["splits"].items():
-            rows.append(f"| {d['target']} | {split} ({r['tracks']}) | `{Path(d['model']).name}` | {r['saesep']['SDR']:.2f} | "
-                        f"{r['saesep']['SIR']:.2f} | {r['saesep']['SAR']:.2f} | {100 * r['gap_closed']:.0f} % | "
-                        f"{r['reference']['SDR']:.2f} ({100 * r['reference_gap_closed']:.0f} %) | "
-                        f"{r['paired_sdr']['mean']:+.2f}; {r['paired_sdr']['better']}/{r['paired_sdr']['tracks']} |")
+        for model, splits in d["models"].items():
+            for label, r in splits.items():
+                rows.append(f"| {d['target']} | {label} {r['split']} ({r['tracks']}) | `{Path(model).name}` | "
+                            f"{r['saesep']['SDR']:.2f} | {r['saesep']['SIR']:.2f} | {r['saesep']['SAR']:.2f} | "
+                            f"{100 * r['gap_closed']:.0f} % | {r['reference']['SDR']:.2f} ({100 * r['reference_gap_closed']:.0f} %) | "
+                            f"{r['paired_sdr']['mean']:+.2f}; {r['paired_sdr']['better']}/{r['paired_sdr']['tracks']} | `{p.name}` |")
     if not rows:
         return []
     return ["## Band music and classical music", "",
-            "Each model on the band test split (songs of the band style: unseen tunes, grooves, SoundFont and "
-            "drum kit; built while the style also applied per-stem pedalboard effects) and on the classical test split, against the reference model of its role (the "
-            "built-in at the time). Median SDR, SIR, SAR (dB), the share of the passthrough → IRM1 gap "
-            "closed, and the paired SDR difference over the split's tracks. Command: "
-            "`python bench/generalisation.py --model MODEL --name generalisation_ROLE`.", "",
-            "| role | test split (tracks) | model | SDR | SIR | SAR | gap closed | reference SDR (gap) | paired; better on |",
-            "|---|---|---|---|---|---|---|---|---|"] + rows
+            "Each model on the band corpus (unseen tunes and grooves; test: an unseen SoundFont and drum kit; "
+            "`band-opl3`: the same test songs played by an FM synthesizer no model heard) and on the classical "
+            "corpus, against a reference model of its role (the earlier built-in). Median SDR, SIR, SAR (dB), "
+            "the share of the passthrough → IRM1 gap closed, and the paired SDR difference over the split's "
+            "tracks. Command: `python bench/generalisation.py --model MODEL --split test --name NAME`.", "",
+            "| role | corpus, split (tracks) | model | SDR | SIR | SAR | gap closed | reference SDR (gap) | paired; better on | results |",
+            "|---|---|---|---|---|---|---|---|---|---|"] + rows
 
 
 def timbres() -> list[str]:

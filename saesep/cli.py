@@ -363,10 +363,14 @@ def corpus_info_cmd(root):
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write the full results as JSON here.")
 @click.option("-j", "--jobs", default=None, type=int, help="Tracks evaluated in parallel (default: all cores).")
 @click.option("--tracks", "max_tracks", default=None, type=int, help="Only the first N tracks that have the target.")
+@click.option("--metric", default="bss", show_default=True, type=click.Choice(["bss", "sdr"]),
+              help="bss: museval BSS Eval v4 (SDR, SIR, SAR, ISR); sdr: the Music Demixing Challenge's "
+                   "whole-track SDR (no SIR/SAR/ISR), hundreds of times faster.")
 @click.option("--no-per-track", is_flag=True, help="Print only the medians.")
 @click.option("-q", "--quiet", is_flag=True)
-def evaluate(data, split, model_paths, target, rest_to, methods, json_path, jobs, max_tracks, no_per_track, quiet):
-    """Score extraction with museval BSS Eval v4 (1 s windows; median over windows, then tracks) and SI-SDR."""
+def evaluate(data, split, model_paths, target, rest_to, methods, json_path, jobs, max_tracks, metric, no_per_track, quiet):
+    """Score extraction with museval BSS Eval v4 (1 s windows; median over windows, then tracks) and SI-SDR,
+    or with the Music Demixing Challenge's SDR (--metric sdr)."""
     from . import models as builtin
     from .evaluation import evaluate as eval_api, format_table
 
@@ -376,7 +380,7 @@ def evaluate(data, split, model_paths, target, rest_to, methods, json_path, jobs
         target = target or builtin.DEFAULT_TARGET
         model_paths, _ = _run(builtin.choose, target, (), rest_to)
     res = _run(eval_api, data, split, model=model_paths or None, target=target, methods=ms, jobs=jobs,
-               progress=_progress(quiet), max_tracks=max_tracks, rest_to=rest_to)
+               progress=_progress(quiet), max_tracks=max_tracks, rest_to=rest_to, metric=metric)
     click.echo(format_table(res, per_track=not no_per_track))
     if json_path:
         from .files import atomic_output

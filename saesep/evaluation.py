@@ -1,4 +1,6 @@
-"""Evaluation: BSS Eval v4 (museval) and SI-SDR against reference stems, for saesep and reference methods.
+"""Evaluation against reference stems, for saesep and reference methods: BSS Eval v4 (museval:
+SDR, SIR, SAR, ISR) and SI-SDR, or — ``metric="sdr"``, hundreds of times faster — the
+Music Demixing Challenge's SDR (10 log10 Σs² / Σ(s − ŝ)² over the whole track) and SI-SDR.
 
 Reference methods use the same STFT as the model being compared:
 ``irm1``/``irm2`` (ideal ratio masks, magnitude/power), ``ibm`` (ideal binary mask),
@@ -52,6 +54,26 @@ def bss_eval(reference: np.ndarray, estimate: np.ndarray, mixture: np.ndarray, s
     sdr, isr, sir, sar = museval.evaluate(refs, ests, win=win, hop=win, mode="v4", padding=True)
     med = lambda v: float(np.nanmedian(v[0])) if np.any(np.isfinite(v[0])) else float("nan")  # noqa: E731
     return {"SDR": med(sdr), "SIR": med(sir), "SAR": med(sar), "ISR": med(isr), "SI-SDR": si_sdr(reference, estimate)}
+
+
+def mdx_sdr(reference: np.ndarray, estimate: np.ndarray) -> dict:
+    """The Music Demixing Challenge's SDR over the whole track and all channels (no distortion
+    filters: an estimate is not forgiven a filtered version of the target), and SI-SDR.
+    SIR, SAR and ISR are NaN: only BSS Eval separates them."""
+    if reference.shape != estimate.shape:
+        raise SaesepError(f"reference {reference.shape} and estimate {estimate.shape} differ in shape")
+    r, e = reference.astype(np.float64), estimate.astype(np.float64)
+    sdr = 10 * np.log10((np.sum(r ** 2) + 1e-8) / (np.sum((r - e) ** 2) + 1e-8))
+    nan = float("nan")
+    return {"SDR": float(sdr), "SIR": nan, "SAR": nan, "ISR": nan, "SI-SDR": si_sdr(reference, estimate)}
+
+
+METRICS = ("bss", "sdr")
+
+
+def score(metric: str, reference: np.ndarray, estimate: np.ndarray, mixture: np.ndarray, sample_rate: int) -> dict:
+    """``bss``: :func:`bss_eval`; ``sdr``: :func:`mdx_sdr`."""
+    return bss_eval(reference, estimate, mixture, sample_rate) if metric == "bss" else mdx_sdr(reference, estimate)
 
 
 def oracle(method: str, mixture: np.ndarray, target: np.ndarray, cfg: SpectralConfig, sample_rate: int) -> np.ndarray:
@@ -158,7 +180,7 @@ def _eval_track(args) -> dict:
         return {"track": Path(track_dir).name, "error": f"{type(e).__name__}: {e}"}
 
 
-def _score_track(track_dir, target, methods, model_paths, rest_to, cfg_dict, nmf) -> dict:
+def _score_track(track_dir, target, methods, model_paths, rest_to, cfg_dict, nmf, metric="bss") -> dict:
     from .network import load_models
     from .config import from_dict
     from .datasets import find_tracks
@@ -190,7 +212,7 @@ def _score_track(track_dir, target, methods, model_paths, rest_to, cfg_dict, nmf
             est = nmf.separate(mix, sr)
         else:
             est = oracle(m, mix, ref, cfg, sr)
-        res["methods"][m] = bss_eval(ref, est, mix, sr)
+        res["methods"][m] = score(metric, ref, est, mix, sr)
         if not np.isfinite(res["methods"][m]["SDR"]):
             return {"track": t.name, "skipped": f"'{target}' stem too quiet to score (no BSS Eval window)"}
     return res
@@ -198,7 +220,7 @@ def _score_track(track_dir, target, methods, model_paths, rest_to, cfg_dict, nmf
 
 def evaluate(data, split: str = "test", model=None, target: str | None = None, methods=("saesep",),
              jobs: int | None = None, progress: bool = True, spectral: SpectralConfig | None = None,
-             max_tracks: int | None = None, rest_to: str | None = "auto") -> dict:
+             max_tracks: int | None = None, rest_to: str | None = "auto", metric: str = "bss") -> dict:
     """Score methods on every track of ``data/split``; returns per-track and aggregate medians.
 
     model: path of a model file (needed for ``saesep``; its STFT settings are used for the
@@ -207,6 +229,8 @@ def evaluate(data, split: str = "test", model=None, target: str | None = None, m
         other, other takes half of what they leave: ``rest_to``, see ``SeparationOptions``).
     target: the stem scored (default: the first model's).
     max_tracks: score only the first N tracks (in name order) that have the target.
+    metric: ``bss`` (museval BSS Eval v4, 1-s windows) or ``sdr`` (the Music Demixing
+        Challenge's whole-track SDR, no SIR/SAR/ISR; hundreds of times faster).
     """
     from tqdm.auto import tqdm
 
@@ -215,6 +239,8 @@ def evaluate(data, split: str = "test", model=None, target: str | None = None, m
     from .datasets import find_tracks, require_target
     from .separation import SeparationOptions
 
+    if metric not in METRICS:
+        raise SaesepError(f"unknown metric '{metric}' (choose {', '.join(METRICS)})")
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise SaesepError(f"unknown method(s) {', '.join(unknown)} (choose from {', '.join(METHODS)})")
@@ -244,7 +270,7 @@ def evaluate(data, split: str = "test", model=None, target: str | None = None, m
     nmf = None
     if "nmf" in methods:
         nmf = NMFBaseline(spectral).fit(find_tracks(data, "train") if (Path(data) / "train").is_dir() else tracks, target)
-    args = [(str(t.path), target, list(methods), paths, rest_to, to_dict(spectral), nmf) for t in tracks]
+    args = [(str(t.path), target, list(methods), paths, rest_to, to_dict(spectral), nmf, metric) for t in tracks]
     jobs = jobs or os.cpu_count() or 1
     rows = []
     with tqdm(total=len(args), disable=not progress, unit="track", desc=f"evaluate {target}") as bar:
@@ -264,14 +290,20 @@ def evaluate(data, split: str = "test", model=None, target: str | None = None, m
     rows += lacking if max_tracks is None else []
     agg = {}
     for m in methods:
-        agg[m] = {k: float(np.nanmedian([r["methods"][m][k] for r in scored])) if scored else float("nan")
-                  for k in ("SDR", "SIR", "SAR", "ISR", "SI-SDR")}
-    return {"data": str(data), "split": split, "target": target,
+        agg[m] = {k: _median([r["methods"][m][k] for r in scored]) for k in ("SDR", "SIR", "SAR", "ISR", "SI-SDR")}
+    return {"data": str(data), "split": split, "target": target, "metric": metric,
             "model": (paths[0] if len(paths) == 1 else paths) if paths else None,
             "rest_to": rest if paths else None,
             "spectral": to_dict(spectral), "tracks": rows, "median": agg,
             "counts": {"scored": len(scored), "skipped": sum("skipped" in r for r in rows),
                        "failed": sum("error" in r for r in rows)}}
+
+
+def _median(values) -> float:
+    """Median of the finite values; NaN when there is none (e.g. SIR with ``metric="sdr"``)."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    return float(np.median(v)) if v.size else float("nan")
 
 
 def format_table(result: dict, per_track: bool = True) -> str:

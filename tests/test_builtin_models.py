@@ -1,6 +1,5 @@
 """The shipped models: present, self-describing, and clearly better than passthrough on the demo song."""
 
-
 import numpy as np
 import pytest
 
@@ -37,6 +36,18 @@ def test_every_role_is_shipped_small_and_self_describing():
         m = meta["meta"]
         assert "command" in m and m["seed"] == 0 and "test_sdr" in m and "versions" in m
         assert meta["history"]["layers_added"], "training history is stored"
+
+
+def test_the_models_command_lists_every_role_with_its_test_figures():
+    from click.testing import CliRunner
+
+    from saesep.cli import main
+
+    res = CliRunner().invoke(main, ["models"])
+    assert res.exit_code == 0, res.output
+    lines = res.output.strip().splitlines()
+    assert sorted(line.split()[0] for line in lines) == sorted(ROLES)
+    assert all("test SDR" in line and "nan" not in line for line in lines)
 
 
 @pytest.mark.parametrize("role", ROLES)

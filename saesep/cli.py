@@ -410,7 +410,7 @@ def models_cmd():
         sdr = m.get("test_sdr", {})
         hours = m.get("hours_train", m.get("corpus", {}).get("hours_train", "?"))
         # test SDR per test corpus (band, classical); older files hold the classical one only
-        tests = {k: v for k, v in sdr.items() if isinstance(v, dict)} or {"classical": sdr}
+        tests = {k: v for k, v in sdr.items() if isinstance(v, dict)} or {"classical (museval)": sdr}
         scores = ", ".join(f"{k} {v.get('saesep', float('nan')):.2f} dB (passthrough {v.get('mixture', float('nan')):.2f})"
                            for k, v in tests.items())
         click.echo(f"{target:<6} {path.stat().st_size / 1e6:5.1f} MB  {meta['n_layers']} layers  "

@@ -212,7 +212,7 @@ class Trainer:
                 self.save_checkpoint(state)
         if bar is not None and state.done < st["iters"]:
             bar.update(st["iters"] - state.done)
-        self._end_stage(st, state, time.time() - t0)
+        self._end_stage(st, state, t0)
 
     def _begin_stage(self, st: dict) -> StageState:
         if st["add"]:
@@ -278,10 +278,11 @@ class Trainer:
             return STOP
         return GO
 
-    def _end_stage(self, st: dict, state: StageState, secs: float) -> None:
+    def _end_stage(self, st: dict, state: StageState, t0: float) -> None:
         self.net.load_state_dict(state.best_state)
         if self.history["curve"][-1]["J_valid"] != state.best:
             self._record(st["layers"])  # the restored best state
+        secs = time.time() - t0
         per_iter = self.cfg.batch_size if self.cfg.optimizer == "adam" else self.cfg.samples
         self.history["stages"].append({"name": st["name"], "layers": st["layers"], "iterations": state.done,
                                        "seconds": round(secs, 2), "J_valid": state.best,

@@ -18,6 +18,14 @@ if shutil.which("mma") is None:
 
 from saesep import band, corpus  # noqa: E402
 from saesep.datasets import find_tracks  # noqa: E402
+from saesep.errors import SaesepError  # noqa: E402
+
+try:
+    for _fonts in corpus.BAND_SOUNDFONTS.values():
+        for _font in _fonts.split(","):
+            corpus.find_soundfont(_font)
+except SaesepError as e:
+    pytest.skip(f"{e}", allow_module_level=True)
 
 
 @pytest.fixture(scope="module")

@@ -40,6 +40,8 @@ def quality() -> list[str]:
              "--method saesep,irm1,mixture --json bench/results/ROLE.eval.json`.", "",
              "| role | tracks | SDR | SIR | SAR | passthrough SDR | IRM1 SDR | gap closed |",
              "|---|---|---|---|---|---|---|---|"]
+    if not any(load(f"{role}.eval") for role in ROLES):
+        return []
     for role in ROLES:
         d = load(f"{role}.eval")
         if not d:

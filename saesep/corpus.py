@@ -460,10 +460,10 @@ def build(out, size: str = "tiny", seed: int = 0, jobs: int | None = None, progr
 
         check_tools()
     todo = plans(size, seed, soundfonts, splits, style)
-    fonts = {}
-    for p in todo:  # each split's fonts in the order its tracks use them
-        if p.soundfont not in fonts.setdefault(p.split, "").split(","):
-            fonts[p.split] = ",".join(filter(None, [fonts[p.split], p.soundfont]))
+    splits_fonts: dict = {}  # each split's fonts in the order its tracks use them
+    for p in todo:
+        splits_fonts.setdefault(p.split, {})[p.soundfont] = None
+    fonts = {split: ",".join(names) for split, names in splits_fonts.items()}
     for f in {p.soundfont for p in todo}:
         find_soundfont(f)
     out = Path(out)

@@ -104,8 +104,7 @@ class Trainer:
                                   workers=workers)
         vtracks = self._valid_tracks(valid, roots[0], train_tracks)
         self.valid = BatchSource(SamplerSpec(vtracks, cfg.target, spectral, cfg, [cfg.seed + 1])).fixed(cfg.valid_samples, VALID)
-        x, s = self.source.fixed(cfg.monitor_samples, MONITOR)  # (emulated) rank 0's blocks come first
-        self.monitor = (x[: cfg.monitor_samples], s[: cfg.monitor_samples])
+        self.monitor = self._monitor_set(0)
         self.fixed = None
         if cfg.optimizer == "lbfgs":  # every rank holds its own shard of the fixed set
             self.fixed = tuple(t.to(self.device) for t in self.source.fixed(cfg.samples, FIXED))
@@ -173,9 +172,13 @@ class Trainer:
             return
         pool = self.source.pool()
         if pool != self.monitor_pool:
-            x, s = self.source.fixed(self.cfg.monitor_samples, MONITOR, pool=pool)
-            n = self.cfg.monitor_samples  # (emulated) rank 0's blocks
-            self.monitor, self.monitor_pool = (x[:n].to(self.device), s[:n].to(self.device)), pool
+            self.monitor, self.monitor_pool = tuple(t.to(self.device) for t in self._monitor_set(pool)), pool
+
+    def _monitor_set(self, pool: int):
+        """The monitored training blocks of ``pool``: (emulated) rank 0's, which come first."""
+        n = self.cfg.monitor_samples
+        x, s = self.source.fixed(n, MONITOR, pool=pool)
+        return x[:n], s[:n]
 
     def _record(self, layer: int):
         jt, jv = self.scores()

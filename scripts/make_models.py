@@ -48,10 +48,10 @@ def _trained(path: Path, roots, opts: dict):
     if not path.exists():
         return None
     spectral, cfg = configs(**opts)
-    meta, _ = model_io.load_payload(path)
-    same = (meta["spectral"] == to_dict(spectral) and meta["train"] == to_dict(cfg)
-            and meta.get("meta", {}).get("data") == [r.name for r in roots])
-    return model_io.load(path) if same else None
+    m = model_io.load(path)
+    same = (to_dict(m.spectral) == to_dict(spectral) and to_dict(m.train) == to_dict(cfg)
+            and m.meta.get("data") == [r.name for r in roots])
+    return m if same else None
 
 
 def main() -> None:

@@ -142,6 +142,26 @@ def test_a_name_too_long_for_the_file_system_is_one_line_and_the_batch_goes_on(t
     assert (tmp_path / "out" / "short-bass-bass.wav").exists()
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_FSIZE and SIGXFSZ")
+def test_a_write_that_fails_midway_like_a_full_disk_is_one_line_and_leaves_no_file(tiny_model, tmp_path):
+    import resource
+    import signal
+    import subprocess
+
+    def file_size_limit():  # writes past 200 kB fail with EFBIG, as they would on a full disk
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))
+
+    big = _song(tmp_path / "big.wav", seconds=10.0)  # 16-bit stereo output: 880 kB
+    small = _song(tmp_path / "small.wav", seconds=0.2)
+    out = tmp_path / "out"
+    res = subprocess.run([sys.executable, "-m", "saesep", "extract", str(big), str(small), "-m", str(tiny_model[0]),
+                          "-o", str(out), "-q"], preexec_fn=file_size_limit, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 1 and "Traceback" not in res.stderr
+    assert sum("big.wav" in line for line in res.stderr.splitlines()) == 1
+    assert _files(out) == [out / "small" / "bass.wav"]
+
+
 def test_a_symlink_loop_among_the_inputs_is_one_line_and_the_batch_goes_on(tiny_model, tmp_path):
     (tmp_path / "in").mkdir()
     os.symlink(tmp_path / "in" / "b.wav", tmp_path / "in" / "a.wav")

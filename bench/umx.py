@@ -31,32 +31,39 @@ def available() -> bool:
 
 
 class SegmentSampler:
-    """Aligned stereo excerpts (mixture, target) from a track folder, as UMX trains (random gain per stem)."""
+    """Aligned stereo excerpts (mixture, target) from a track folder, as UMX trains (random gain
+    per stem). ``pool_tracks`` tracks are held at a time and drawn afresh every ``refresh``
+    batches, as saesep's own sampler does: memory does not grow with the corpus, and a long
+    run sees all of it."""
 
-    def __init__(self, tracks, target, seconds=6.0, seed=0):
+    def __init__(self, tracks, target, seconds=6.0, seed=0, pool_tracks=64, refresh=50):
+        self.tracks = [t for t in tracks if target in t.stems]
+        self.target, self.pool_tracks, self.refresh = target, pool_tracks, refresh
+        self.rng = np.random.default_rng(seed)
+        self.len = int(seconds * 44100)
+        self.batches, self.items = 0, []
+
+    def _load(self, track):
         from saesep import audio
 
-        self.rng = np.random.default_rng(seed)
-        self.items = []
-        for t in tracks:
-            if target not in t.stems:
-                continue
-            stems = {n: audio.read(p)[0] for n, p in t.stems.items()}
-            n = min(a.shape[1] for a in stems.values())
-            tgt = stems[target][:, :n]
-            rest = sum(a[:, :n] for k, a in stems.items() if k != target) if len(stems) > 1 else np.zeros_like(tgt)
-            # float16 in memory (1000 tracks of 20 s: 7 GB instead of 14); float32 again per batch
-            self.items.append((tgt.astype(np.float16), rest.astype(np.float16)))
-        self.len = int(seconds * 44100)
+        stems = {n: audio.read(p)[0] for n, p in track.stems.items()}
+        n = min(a.shape[1] for a in stems.values())
+        tgt = stems[self.target][:, :n]
+        rest = sum(a[:, :n] for k, a in stems.items() if k != self.target) if len(stems) > 1 else np.zeros_like(tgt)
+        return tgt, rest
 
     def batch(self, n):
+        if self.batches % self.refresh == 0:
+            k = min(self.pool_tracks, len(self.tracks))
+            self.items = [self._load(self.tracks[i]) for i in sorted(self.rng.choice(len(self.tracks), k, replace=False))]
+        self.batches += 1
         xs, ys = [], []
         for _ in range(n):
             tgt, rest = self.items[self.rng.integers(len(self.items))]
             start = int(self.rng.integers(0, max(1, tgt.shape[1] - self.len)))
             g1, g2 = self.rng.uniform(0.25, 1.25, 2)
-            t = tgt[:, start:start + self.len].astype(np.float32) * g1
-            r = rest[:, start:start + self.len].astype(np.float32) * g2
+            t = tgt[:, start:start + self.len] * g1
+            r = rest[:, start:start + self.len] * g2
             xs.append(t + r)
             ys.append(t)
         return torch.from_numpy(np.stack(xs).astype(np.float32)), torch.from_numpy(np.stack(ys).astype(np.float32))
@@ -98,7 +105,7 @@ def train_umx(tracks, target, cpu_seconds: float, seed: int = 0, batch: int = 8,
         losses.append(loss.item())
     log(f"open-unmix {target}: {steps} steps in {time.process_time() - t0:.0f} CPU s, last loss {np.mean(losses[-10:]):.4g}")
     return model.eval(), {"steps": steps, "cpu_seconds": round(time.process_time() - t0, 1), "batch": batch,
-                          "segment_seconds": 6.0}
+                          "segment_seconds": 6.0, "pool_tracks": sampler.pool_tracks, "pool_refresh": sampler.refresh}
 
 
 def train_umx_cached(tracks, target, cpu_seconds: float, work, seed: int = 0, log=print):

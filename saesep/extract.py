@@ -118,7 +118,8 @@ def extract_file(input_path, models, out_dir, options: SeparationOptions | None 
         where = f" '{shown(e.filename)}'" if getattr(e, "filename", None) else ""
         raise SaesepError(f"'{shown(input_path)}': cannot write{where}: {e.strerror or e}") from None
     except sf.SoundFileError as e:  # libsndfile's own write errors (a full disk among them)
-        raise SaesepError(f"'{shown(input_path)}': cannot write the outputs: {e}") from None
+        hint = " (a full disk or a file-size limit?)" if "System error" in str(e) else ""
+        raise SaesepError(f"'{shown(input_path)}': cannot write the outputs: {e}{hint}") from None
     total = inf.frames * inf.channels
     warnings = [f"'{shown(outputs[n])}': {c} samples ({100 * c / total:.2g} %) beyond full scale clipped "
                 f"(--bits float keeps them)" for n, c in clipped.items() if c]

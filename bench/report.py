@@ -16,9 +16,8 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 OUT = ROOT / "docs" / "benchmarks.md"
 ROLES = ("bass", "lead", "other", "drums")
-# the bench/quality.py run of each built-in model against Open-Unmix at equal CPU time
-OPEN_UNMIX = {"bass": "quality_full_bass_band", "lead": "quality_full_lead_other_drums",
-              "other": "quality_full_lead_other_drums", "drums": "quality_full_drums"}
+# the corpora whose test split the built-in models are scored on with museval: label → folder
+MUSEVAL_CORPORA = {"band": "corpora/band-medium", "classical": "corpora/medium"}
 
 
 def load(name: str) -> dict | None:
@@ -32,47 +31,28 @@ def machine(d: dict) -> str:
 
 
 def quality() -> list[str]:
-    lines = ["## Quality on the classical test split (museval)", "",
-             "Built-in models not retrained on the band corpus yet (the others: next section). "
-             "Median over the test split's tracks (unseen pieces, unseen SoundFont), museval BSS Eval v4; "
-             "IRM1 is the ideal ratio mask on the model's own STFT, passthrough the mixture itself. "
-             "Command: `saesep evaluate --data corpora/medium --split test -m saesep/models/ROLE.pt "
-             "--method saesep,irm1,mixture --json bench/results/ROLE.eval.json`.", "",
-             "| role | tracks | SDR | SIR | SAR | passthrough SDR | IRM1 SDR | gap closed |",
-             "|---|---|---|---|---|---|---|---|"]
-    if not any(load(f"{role}.eval") for role in ROLES):
-        return []
-    for role in ROLES:
-        d = load(f"{role}.eval")
-        if not d:
-            continue
-        med, n = d["median"], sum("methods" in r for r in d["tracks"])
-        s, mix, irm = med["saesep"], med.get("mixture", {}).get("SDR"), med.get("irm1", {}).get("SDR")
-        gap = f"{100 * (s['SDR'] - mix) / (irm - mix):.0f} %" if mix is not None and irm is not None else ""
-        lines.append(f"| {role} | {n} | {s['SDR']:.2f} | {s['SIR']:.2f} | {s['SAR']:.2f} | "
-                     f"{mix:.2f} | {irm:.2f} | {gap} |")
-    rest = load("other_rest.eval")
-    if rest:
-        s = rest["median"]["saesep"]
-        lines += ["", f"`-t other` (all four models, other with half of what they leave; "
-                      f"`saesep evaluate --data corpora/medium -t other`): SDR {s['SDR']:.2f}, "
-                      f"SIR {s['SIR']:.2f}, SAR {s['SAR']:.2f} dB."]
-    rows = []
-    for role, name in OPEN_UNMIX.items():
-        if not load(f"{role}.eval"):  # a retrained role: that comparison was with its previous model
-            continue
-        q = load(name)
-        t = q["targets"][role] if q else None
-        if t and t["median"]["saesep"]["SDR"]:
-            u = t.get("open-unmix", {})
-            rows.append(f"| {role} | {t['median']['saesep']['SDR']:.2f} | {t['median']['open-unmix']['SDR']:.2f} | "
-                        f"{u.get('steps', '')} | {u.get('cpu_budget_s', '')} | `{name}.json` |")
-    if rows:
-        lines += ["", "Against Open-Unmix trained on the same data for the same CPU time as the saesep model "
-                      "(`python bench/quality.py --targets ROLE --tracks 60 --name NAME`):", "",
-                  "| role | saesep SDR | Open-Unmix SDR | Open-Unmix steps | CPU budget s | results |",
-                  "|---|---|---|---|---|---|"] + rows
-    return lines
+    """museval tables of the built-in models, one per corpus with results (``museval_LABEL_ROLE.json``)."""
+    lines = []
+    for label, data in MUSEVAL_CORPORA.items():
+        rows = []
+        for role in ROLES:
+            d = load(f"museval_{label}_{role}")
+            if not d:
+                continue
+            med, n = d["median"], d["counts"]["scored"]
+            s, mix, irm = med["saesep"], med["mixture"]["SDR"], med["irm1"]["SDR"]
+            rows.append(f"| {role} | {n} | {s['SDR']:.2f} | {s['SIR']:.2f} | {s['SAR']:.2f} | {mix:.2f} | {irm:.2f} | "
+                        f"{100 * (s['SDR'] - mix) / (irm - mix):.0f} % |")
+        if rows:
+            lines += [f"## Quality on the {label} test split (museval)", "",
+                      "The built-in models, median over the split's tracks of museval BSS Eval v4 (1-s windows, "
+                      "median over windows); IRM1 is the ideal ratio mask on the model's own STFT, passthrough the "
+                      "mixture itself; `other` is the model alone. Command: `saesep evaluate --data "
+                      f"{data} --split test -t ROLE -m saesep/models/ROLE.pt --method saesep,irm1,mixture "
+                      f"--json bench/results/museval_{label}_ROLE.json`.", "",
+                      "| role | tracks | SDR | SIR | SAR | passthrough SDR | IRM1 SDR | gap closed |",
+                      "|---|---|---|---|---|---|---|---|"] + rows + [""]
+    return lines[:-1]
 
 
 def generalisation() -> list[str]:

@@ -71,8 +71,8 @@ def generalisation() -> list[str]:
     return ["## Band music and classical music", "",
             "Each built-in model on the band corpus (unseen tunes and grooves, an unseen SoundFont and drum kit; "
             "`band-opl3`: the same test songs played by an FM synthesizer no model heard) and on the classical "
-            "corpus (unseen pieces and SoundFont), against the previous built-in of its role (trained on classical "
-            "renders only). Median over tracks of the Music Demixing Challenge's whole-track SDR (MDX SDR, "
+            "corpus (unseen pieces and SoundFont), against the role's previous built-in (bass, lead: trained on "
+            "classical renders only; drums, other: trained on the same data with pools renewed every 500,000 blocks). Median over tracks of the Music Demixing Challenge's whole-track SDR (MDX SDR, "
             "`saesep evaluate --metric sdr`) and of SI-SDR (dB), the share of the passthrough → IRM1 gap closed, "
             "and the paired SDR difference over the split's tracks. Command: "
             "`python bench/generalisation.py --model saesep/models/ROLE.pt --reference PREVIOUS.pt --split test "
@@ -92,7 +92,8 @@ def timbres() -> list[str]:
     if not rows:
         return []
     return ["## What unseen instruments cost", "",
-            "The test split rendered twice: with its own SoundFont (TimGM6mb, never heard in training) and "
+            "Measured with the models that learnt from classical renders only, before the band corpus: "
+            "the classical test split rendered twice: with its own SoundFont (TimGM6mb, never heard in training) and "
             "with the training one (FluidR3_GM); same notes, instruments, gains and pans. "
             "Median SDR (share of the passthrough → IRM1 gap closed); the cost is the paired mean over tracks. "
             "Command: `python bench/fontshift.py --roles ROLE --name fontshift_ROLE`.", "",

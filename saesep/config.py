@@ -136,7 +136,7 @@ class TrainConfig:
     gain_max: float = 1.0
     eq_db: float = 0.0
     pool_tracks: int = 32
-    pool_refresh: int = 500_000
+    pool_refresh: int = 50_000
     silence_db: float = -60.0
     checkpoint_minutes: float = 10.0
     collapse_factor: float = 2.0

@@ -71,8 +71,8 @@ def generalisation() -> list[str]:
     return ["## Band music and classical music", "",
             "Each built-in model on the band corpus (unseen tunes and grooves, an unseen SoundFont and drum kit; "
             "`band-opl3`: the same test songs played by an FM synthesizer no model heard) and on the classical "
-            "corpus (unseen pieces and SoundFont), against the role's previous built-in (bass, lead: trained on "
-            "classical renders only; drums, other: trained on the same data with pools renewed every 500,000 "
+            "corpus (unseen pieces and SoundFont), against the role's previous built-in (lead: trained on "
+            "classical renders only; bass, drums, other: trained on the same data with pools renewed every 500,000 "
             "blocks). Median over tracks of the Music Demixing Challenge's whole-track SDR (MDX SDR, "
             "`saesep evaluate --metric sdr`) and of SI-SDR (dB), the share of the passthrough → IRM1 gap closed, "
             "and the paired SDR difference over the split's tracks. Command: "

@@ -56,8 +56,9 @@ def _config_options(command):
                    "tracks of several folders (validation: the first folder's valid/).")
 @click.option("--target", help="Stem to extract (a stem file name without extension; default bass, "
                                 "or the checkpoint's with --resume).")
-@click.option("--valid", type=click.Path(file_okay=False),
-              help="Validate on these tracks (a folder with a valid/ split, or of tracks) instead of DATA/valid.")
+@click.option("--valid", multiple=True, type=click.Path(file_okay=False),
+              help="Validate on these tracks (a folder with a valid/ split, or of tracks) instead of DATA/valid. "
+                   "Repeat it to validate on several folders' tracks together.")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Model file to write (.pt).")
 @click.option("--preset", default="default", show_default=True, type=click.Choice(["default", "uhlich2015", "tiny"]))
 @_config_options
@@ -73,6 +74,7 @@ def train(data, target, valid, out, preset, plot, resume, device, quiet, **opts)
 
     log = (lambda m: None) if quiet else (lambda m: click.echo(m, err=True))
     data = list(data) if len(data) > 1 else data[0]
+    valid = None if not valid else list(valid) if len(valid) > 1 else valid[0]
     model = _run(train_api, data, out, target=target, preset=preset, resume=resume, device=device, plot=plot,
                  progress=_progress(quiet), log=log, valid=valid, **opts)
     jv = model.history["stages"][-1]["J_valid"] if model.history.get("stages") else float("nan")

@@ -121,9 +121,10 @@ class Trainer:
         self.clock_start, self.seconds_before = None, 0.0  # training clock: seconds spent in stages
 
     def _valid_tracks(self, valid, root: Path, train_tracks):
-        if valid is not None:
-            vroot = Path(valid)
-            return require_target(find_tracks(vroot, "valid" if (vroot / "valid").is_dir() else None), self.cfg.target, vroot)
+        if valid is not None:  # a folder, or several whose tracks validate together
+            vroots = [Path(v) for v in (valid if isinstance(valid, (list, tuple)) else [valid])]
+            tracks = [t for v in vroots for t in find_tracks(v, "valid" if (v / "valid").is_dir() else None)]
+            return require_target(tracks, self.cfg.target, ", ".join(map(str, vroots)))
         if (root / "valid").is_dir():
             return require_target(find_tracks(root, "valid"), self.cfg.target, root / "valid")
         self.log("no 'valid' split: validating on separate blocks of the training tracks")
@@ -442,9 +443,9 @@ def train(data, out, target: str | None = None, preset: str | Preset = "default"
     first one's ``valid`` split validates): e.g. the same kind of music rendered with
     another SoundFont.
 
-    ``valid``: validate on this track folder (its ``valid`` split, or its tracks)
-    instead of ``data/valid`` — e.g. tracks rendered with instruments the training
-    data lacks, so that early stopping and the weights kept favour unseen timbres.
+    ``valid``: validate on this track folder (its ``valid`` split, or its tracks), or on
+    the tracks of a list of them together, instead of ``data/valid`` — e.g. tracks of
+    several styles, so that early stopping and the weights kept favour none of them.
 
     ``overrides`` replace fields of the preset's TrainConfig or SpectralConfig
     (e.g. ``layers=5, init="identity", optimizer="lbfgs", hop=256``).
@@ -471,7 +472,7 @@ def train(data, out, target: str | None = None, preset: str | Preset = "default"
     workers = auto_workers(device) if workers is None else workers
     meta = {"preset": preset if isinstance(preset, str) else preset.__class__.__name__,
             "data": [str(d) for d in data] if isinstance(data, (list, tuple)) else str(data),
-            "valid_data": str(valid) if valid is not None else None,
+            "valid_data": _folder_paths(valid),
             "seed": cfg.seed, "ranks": world, "workers": workers}
     tr = Trainer(data, spectral, cfg, device, progress, log, workers=workers, valid=valid, checkpoint=ckpt, meta=meta)
     model = tr.fit(resume)
@@ -501,10 +502,19 @@ def _resume_settings(ckpt: Path, spectral, cfg, valid, overrides: dict, target):
     had = cmeta.get("meta", {}).get("valid_data")
     if valid is None:
         valid = had  # the interrupted run's validation tracks
-    elif had is None or Path(valid) != Path(had):
-        raise SaesepError(f"the interrupted run validated on {had or 'DATA/valid'}, not '{valid}': "
+    elif had is None or _folder_paths(valid) != had:
+        raise SaesepError(f"the interrupted run validated on {had or 'DATA/valid'}, not '{_folder_paths(valid)}': "
                           "resume without --valid, or start afresh")
     return spectral, cfg, valid
+
+
+def _folder_paths(paths):
+    """A folder argument as recorded: None, one path as a string, or several as a list of strings."""
+    if paths is None:
+        return None
+    if isinstance(paths, (list, tuple)):
+        return str(Path(paths[0])) if len(paths) == 1 else [str(Path(p)) for p in paths]
+    return str(Path(paths))
 
 
 def _folder_names(paths):

@@ -70,6 +70,21 @@ def test_validation_on_another_track_folder(track_folder, tmp_path, tiny_model):
               log=lambda m: None)
 
 
+def test_validation_on_two_folders_is_validation_on_their_tracks_together(track_folder, tmp_path):
+    """--valid A --valid B: the same validation as one folder holding the tracks of A and of B."""
+    both = tmp_path / "both"
+    both.mkdir()
+    for i, split in enumerate(("valid", "test")):  # named so that valid's tracks sort first
+        for t in sorted((track_folder / split).iterdir()):
+            (both / f"{i}_{t.name}").symlink_to(t, target_is_directory=True)
+    kw = dict(target="bass", preset="tiny", layers=2, iters_per_layer=20, finetune_iters=0, progress=False,
+              log=lambda m: None)
+    two = train(track_folder, tmp_path / "two.pt", valid=[track_folder / "valid", track_folder / "test"], **kw)
+    one = train(track_folder, tmp_path / "one.pt", valid=both, **kw)
+    assert two.meta["valid_data"] == ["valid", "test"]
+    assert [p["J_valid"] for p in two.history["curve"]] == [p["J_valid"] for p in one.history["curve"]]
+
+
 def test_identity_init_shows_no_jump(track_folder, tmp_path):
     m = train(track_folder, tmp_path / "id.pt", target="bass", preset="tiny", init="identity", layers=2,
               iters_per_layer=20, finetune_iters=0, progress=False, log=lambda m: None)

@@ -6,7 +6,8 @@
    the classical corpus (``corpora/medium``) and the classical pieces of seed 1 rendered
    with sf_GMbank (``corpora/medium-gmbank``, train split only);
 2. trains one model per role on the training tracks of all three, validated on the band
-   corpus's valid split, with the default preset, the role's overrides and a fixed seed;
+   corpus's valid split (drums: on the band and the classical valid splits together), with
+   the default preset, the role's overrides and a fixed seed;
 3. scores it on the band and the classical test splits (median of the Music Demixing
    Challenge's whole-track SDR) and records both in the file;
 4. stores it as float16 in saesep/models/<role>.pt.
@@ -43,17 +44,21 @@ TEST_CORPORA = {"band": "band-medium", "classical": "medium"}  # the test splits
 # lost on classical ones, docs/experiments.md)
 ROLE_OVERRIDES = {"bass": {"n_fft": 4096, "hop": 1024, "max_freq": 2000, "layers": 5},
                   "lead": {"pool_refresh": 500_000}}
+# roles validated on the valid splits of several corpora together (default: the band corpus's)
+ROLE_VALID = {"drums": ["band-medium", "medium"]}
 
 
-def _trained(path: Path, roots, opts: dict):
-    """The full-precision model at ``path`` if it was trained with ``opts`` on ``roots`` (a
-    rerun after an interruption, or the same ``saesep train`` command run by hand), else None."""
+def _trained(path: Path, roots, valid, opts: dict):
+    """The full-precision model at ``path`` if it was trained with ``opts`` on ``roots`` and
+    validated on ``valid`` (a rerun after an interruption, or the same ``saesep train`` command
+    run by hand), else None."""
     if not path.exists():
         return None
     spectral, cfg = configs(**opts)
     m = model_io.load(path)
     same = (to_dict(m.spectral) == to_dict(spectral) and to_dict(m.train) == to_dict(cfg)
-            and m.meta.get("data") == [r.name for r in roots])
+            and m.meta.get("data") == [r.name for r in roots]
+            and m.meta.get("valid_data") == ([v.name for v in valid] if valid else None))
     return m if same else None
 
 
@@ -79,9 +84,10 @@ def main() -> None:
         t = time.time()
         full = work / f"{role}.pt"
         opts = dict(target=role, preset="default", seed=args.seed, **ROLE_OVERRIDES.get(role, {}))
-        m = _trained(full, roots, opts)
+        valid = [base / name for name in ROLE_VALID[role]] if role in ROLE_VALID else None
+        m = _trained(full, roots, valid, opts)
         if m is None:
-            m = train(roots, full, plot=work / f"{role}.png", **opts)
+            m = train(roots, full, plot=work / f"{role}.png", valid=valid, **opts)
         else:
             print(f"{role}: {full} was trained with these settings on these corpora; scoring it")
         secs = m.history.get("train_seconds", time.time() - t)

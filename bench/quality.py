@@ -72,8 +72,7 @@ def main():
             umx_train = train + [t for r in extra_roots for t in find_tracks(r, "train")]
             umx_model, info = umx_bench.train_umx_cached(umx_train, target, cpu_budget, WORK)
             info["train_tracks"] = len(umx_train)
-            extra["open-unmix"] = {**info, "cpu_budget_s": cpu_budget, "cpu_scale": args.umx_cpu_scale,
-                                   "saesep_cpu_s": cpu_budget / args.umx_cpu_scale}
+            extra["open-unmix"] = {**info, "cpu_budget_s": cpu_budget, "cpu_scale": args.umx_cpu_scale}
         jobs = []
         for t in tracks:
             mix, sr = audio.read(t.mixture)

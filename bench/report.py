@@ -12,8 +12,8 @@ import json
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "bench" / "results"
+from common import RESULTS, ROOT, gap_closed
+
 OUT = ROOT / "docs" / "benchmarks.md"
 ROLES = ("bass", "lead", "other", "drums")
 # the corpora whose test split the built-in models are scored on with museval: label → folder
@@ -42,7 +42,7 @@ def quality() -> list[str]:
             med, n = d["median"], d["counts"]["scored"]
             s, mix, irm = med["saesep"], med["mixture"]["SDR"], med["irm1"]["SDR"]
             rows.append(f"| {role} | {n} | {s['SDR']:.2f} | {s['SIR']:.2f} | {s['SAR']:.2f} | {mix:.2f} | {irm:.2f} | "
-                        f"{100 * (s['SDR'] - mix) / (irm - mix):.0f} % |")
+                        f"{100 * gap_closed(s['SDR'], mix, irm):.0f} % |")
         if rows:
             lines += [f"## Quality on the {label} test split (museval)", "",
                       "The built-in models, median over the split's tracks of museval BSS Eval v4 (1-s windows, "
@@ -73,7 +73,8 @@ def generalisation() -> list[str]:
             "`band-opl3`: the same test songs played by an FM synthesizer no model heard) and on the classical "
             "corpus (unseen pieces and SoundFont), against the role's previous built-in (lead: trained on "
             "classical renders only; bass, other: trained on the same data with pools renewed every 500,000 "
-            "blocks; drums: trained the same way, validated on the band valid split alone). Median over tracks of the Music Demixing Challenge's whole-track SDR (MDX SDR, "
+            "blocks; drums: trained the same way, validated on the band valid split alone). "
+            "Median over tracks of the Music Demixing Challenge's whole-track SDR (MDX SDR, "
             "`saesep evaluate --metric sdr`) and of SI-SDR (dB), the share of the passthrough → IRM1 gap closed, "
             "and the paired SDR difference over the split's tracks. Command: "
             "`python bench/generalisation.py --model saesep/models/ROLE.pt --reference PREVIOUS.pt --split test "
@@ -92,11 +93,10 @@ def open_unmix() -> list[str]:
         if not r or "open-unmix" not in r["median"]:
             continue
         med, info, vs = r["median"], r["open-unmix"], r["saesep_minus"]["open-unmix"]
-        mix, irm = med["mixture"]["SDR"], med["irm1"]["SDR"]
-        umx_gap = (med["open-unmix"]["SDR"] - mix) / (irm - mix)
+        umx_gap = gap_closed(med["open-unmix"]["SDR"], med["mixture"]["SDR"], med["irm1"]["SDR"])
         rows.append(f"| {role} | {vs['tracks']} | {med['saesep']['SDR']:.2f} ({100 * r['gap_closed_to_irm1']:.0f} %) | "
                     f"{med['open-unmix']['SDR']:.2f} ({100 * umx_gap:.0f} %) | {vs['mean']:+.2f}; {vs['better']}/{vs['tracks']} | "
-                    f"{info['cpu_budget_s']:.0f} s ({info['cpu_scale']:g}× saesep's {info['saesep_cpu_s']:.0f} s) | "
+                    f"{info['cpu_budget_s']:.0f} s ({info['cpu_scale']:g}× saesep's {info['cpu_budget_s'] / info['cpu_scale']:.0f} s) | "
                     f"{info['steps']} × {info['batch']} × {info['segment_seconds']:.0f} s | {machine(d)} |")
     if not rows:
         return []

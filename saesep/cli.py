@@ -74,7 +74,7 @@ def train(data, target, valid, out, preset, plot, resume, device, quiet, **opts)
 
     log = (lambda m: None) if quiet else (lambda m: click.echo(m, err=True))
     data = list(data) if len(data) > 1 else data[0]
-    valid = None if not valid else list(valid) if len(valid) > 1 else valid[0]
+    valid = list(valid) or None
     model = _run(train_api, data, out, target=target, preset=preset, resume=resume, device=device, plot=plot,
                  progress=_progress(quiet), log=log, valid=valid, **opts)
     jv = model.history["stages"][-1]["J_valid"] if model.history.get("stages") else float("nan")

@@ -282,7 +282,10 @@ def _print_info(meta: dict) -> None:
     sp, tr, h = meta["spectral"], meta["train"], meta.get("history", {})
     click.echo(f"target       {meta['target']}")
     band = f" (up to {sp['max_freq']:g} Hz)" if sp.get("max_freq") else ""
-    click.echo(f"layers       {meta['n_layers']} x {meta['n_bins']} units, input {meta['context_frames']} frames x {meta['n_bins']} bins{band}")
+    hidden = meta.get("hidden_units") or meta["n_bins"]
+    units = f"{meta['n_layers']} x {meta['n_bins']} units" if hidden == meta["n_bins"] else \
+        f"{meta['n_layers']} ({hidden} units, the output {meta['n_bins']})"
+    click.echo(f"layers       {units}, input {meta['context_frames']} frames x {meta['n_bins']} bins{band}")
     click.echo(f"stft         {sp['sample_rate']} Hz, n_fft {sp['n_fft']}, hop {sp['hop']}, {sp['window']} window, "
                f"context C={sp['context']} stride {sp['context_stride']}, stereo {sp['stereo']}")
     click.echo(f"training     {tr['optimizer']}, init {tr['init']}, sampling {tr['sampling']}, seed {tr['seed']}")

@@ -86,6 +86,10 @@ class TrainConfig:
     """Layer-wise training schedule and sampling of training blocks.
 
     layers: K, the network's final depth; one layer is added per stage.
+    width: units of every layer below the output layer (0: as many as the network's bins,
+        the paper). When a layer is added, the old output layer keeps its units (the
+        estimate so far) and gains ``width - bins`` units of random ReLU features of its
+        input; the new output layer's least-squares solve then sees both.
     init: how each new layer starts: ``ls`` (least squares), ``identity``, ``random``.
     optimizer: ``adam`` (mini-batches drawn on the fly) or ``lbfgs`` (full batch on a
         fixed set of ``samples`` blocks, as in the paper).
@@ -116,6 +120,7 @@ class TrainConfig:
 
     target: str = "bass"
     layers: int = 3
+    width: int = 0
     init: str = "ls"
     optimizer: str = "adam"
     lr: float = 1e-3
@@ -148,6 +153,8 @@ class TrainConfig:
             _choice(self, name)
         if self.layers < 1:
             raise SaesepError("layers must be at least 1")
+        if self.width < 0:
+            raise SaesepError("width must be 0 or more")
         if self.warmup_iters < 0:
             raise SaesepError("warmup_iters must be 0 or more")
         if self.eq_db < 0:
@@ -217,6 +224,7 @@ def from_dict(cls, data: dict):
 # option's type, choices and default come from the fields and the default preset.
 TRAIN_OPTIONS = {
     "layers": "Final number of layers K.",
+    "width": "Units of the hidden layers (0: as many as the network's bins); wider layers add random ReLU features.",
     "init": "Initialisation of each added layer.",
     "optimizer": "adam: mini-batches drawn on the fly; lbfgs: full batch on a fixed set (the paper).",
     "iters_per_layer": "Training iterations after each layer is added.",

@@ -31,15 +31,19 @@ _TORCH = TorchOps()
 
 
 class StackedDNN(nn.Module):
-    """x_{k+1} = max(W_k x_k + b_k, 0) for k = 1..K; every layer has ``n_bins`` units."""
+    """x_{k+1} = max(W_k x_k + b_k, 0) for k = 1..K; the output layer has ``n_bins`` units,
+    the layers below it ``hidden`` (0: ``n_bins``, the paper)."""
 
-    def __init__(self, n_bins: int, context_frames: int, n_layers: int = 0):
+    def __init__(self, n_bins: int, context_frames: int, n_layers: int = 0, hidden: int = 0):
         super().__init__()
         self.n_bins = n_bins
         self.context_frames = context_frames
+        self.hidden = hidden or n_bins
+        if self.hidden < n_bins:
+            raise SaesepError(f"hidden layers need at least {n_bins} units (the network's bins), not {self.hidden}")
         self.layers = nn.ModuleList()
-        for _ in range(n_layers):
-            self.layers.append(nn.Linear(self.next_in_features, n_bins))
+        for k in range(n_layers):
+            self.layers.append(nn.Linear(self.next_in_features, n_bins if k == n_layers - 1 else self.hidden))
 
     @property
     def in_features(self) -> int:
@@ -47,7 +51,7 @@ class StackedDNN(nn.Module):
 
     @property
     def next_in_features(self) -> int:
-        return self.in_features if len(self.layers) == 0 else self.n_bins
+        return self.in_features if len(self.layers) == 0 else self.layers[-1].out_features
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(n, in_features)`` → ``(n, n_bins)``, non-negative. With no layer: the centre frame."""
@@ -63,13 +67,29 @@ class StackedDNN(nn.Module):
         return x[:, c * self.n_bins:(c + 1) * self.n_bins]
 
     @torch.no_grad()
+    def widen_top(self, generator: torch.Generator | None = None) -> None:
+        """Before a layer is added: give the output layer ``hidden`` units. Its ``n_bins``
+        units (the estimate so far) stay; each new one is a random ReLU feature of the same
+        input: a Gaussian direction with the mean norm of the old rows, bias 0."""
+        if not len(self.layers) or self.layers[-1].out_features >= self.hidden:
+            return
+        top = self.layers[-1]
+        wide = nn.Linear(top.in_features, self.hidden).to(top.weight.device, top.weight.dtype)
+        extra = torch.randn(self.hidden - self.n_bins, top.in_features, generator=generator, dtype=torch.float32)
+        extra *= top.weight.norm(dim=1).mean().cpu() / extra.norm(dim=1, keepdim=True).clamp_min(1e-12)
+        wide.weight.copy_(torch.cat([top.weight, extra.to(top.weight)]))
+        wide.bias.copy_(torch.cat([top.bias, torch.zeros(self.hidden - self.n_bins).to(top.bias)]))
+        self.layers[-1] = wide
+
+    @torch.no_grad()
     def add_layer(self, init: str = "ls", ls_solution: tuple[torch.Tensor, torch.Tensor] | None = None,
                   generator: torch.Generator | None = None) -> nn.Linear:
-        """Add one layer on top; it becomes the output layer.
+        """Add one layer on top; it becomes the output layer (call :meth:`widen_top` first
+        for wide hidden layers).
 
-        init: ``identity`` (W = S for the first layer, I later; b = 0: the function is
-            unchanged), ``random`` (PyTorch's default uniform init) or ``ls`` with
-            ``ls_solution = (W, b)`` from :class:`LeastSquares`.
+        init: ``identity`` (W = S for the first layer, I on the estimate's units later;
+            b = 0: the function is unchanged), ``random`` (PyTorch's default uniform init)
+            or ``ls`` with ``ls_solution = (W, b)`` from :class:`LeastSquares`.
         """
         d_in, d_out = self.next_in_features, self.n_bins
         ref = self.layers[0].weight if len(self.layers) else None
@@ -78,7 +98,7 @@ class StackedDNN(nn.Module):
             layer = layer.to(ref.device, ref.dtype)
         if init == "identity":
             layer.weight.zero_()
-            offset = (self.context_frames // 2) * self.n_bins if d_in != d_out else 0
+            offset = (self.context_frames // 2) * self.n_bins if not len(self.layers) else 0
             layer.weight[:, offset:offset + d_out] = torch.eye(d_out, dtype=layer.weight.dtype)
             layer.bias.zero_()
         elif init == "random":
@@ -184,6 +204,7 @@ def save(model: Model, path, extra: dict | None = None, half: bool = False) -> N
     meta = {
         "format": FORMAT, "format_version": FORMAT_VERSION, "target": model.target,
         "n_layers": len(model.net.layers), "n_bins": model.net.n_bins, "context_frames": model.net.context_frames,
+        "hidden_units": model.net.hidden,
         "spectral": to_dict(model.spectral), "train": to_dict(model.train), "history": model.history,
         "meta": {**model.meta, "versions": model.meta.get("versions", package_versions()),
                  "saved_at": model.meta.get("saved_at", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))},
@@ -220,7 +241,7 @@ def load(path, device: str | torch.device = "cpu") -> Model:
     try:
         if not isinstance(meta, dict):
             raise TypeError("metadata is not a mapping")
-        net = StackedDNN(meta["n_bins"], meta["context_frames"], meta["n_layers"])
+        net = StackedDNN(meta["n_bins"], meta["context_frames"], meta["n_layers"], meta.get("hidden_units", 0))
         net.load_state_dict(payload["state_dict"])  # copied into the float32 parameters: no float32 temporaries
         del payload
         spectral = from_dict(SpectralConfig, meta["spectral"])

@@ -57,8 +57,16 @@ def band(mag, net_bins: int):
 
 def macs_per_frame(meta: dict) -> int:
     """Multiply-adds of the network per frame and channel."""
+    return sum(d_in * d_out for d_in, d_out in layer_shapes(meta))
+
+
+def layer_shapes(meta: dict) -> list[tuple[int, int]]:
+    """``(inputs, units)`` of each layer of a model file's network: the output layer has
+    ``n_bins`` units, those below it ``hidden_units`` (older files: ``n_bins``)."""
     bins, frames, layers = meta["n_bins"], meta["context_frames"], meta["n_layers"]
-    return bins * bins * (frames + max(0, layers - 1)) if layers else 0
+    hidden = meta.get("hidden_units") or bins
+    units = [hidden] * (layers - 1) + [bins] if layers else []
+    return [(bins * frames if k == 0 else units[k - 1], u) for k, u in enumerate(units)]
 
 
 @dataclass
@@ -103,11 +111,10 @@ def load_numpy(path, payload: dict | None = None) -> NumpyModel:
     except Exception as e:  # noqa: BLE001
         raise SaesepError(f"'{path}' is a damaged saesep model file ({type(e).__name__})") from e
     check_model(meta, spectral, arrays, path)
-    d_in = spectral.net_bins * spectral.context_frames
     layers = []
-    for k in range(n):
+    for k, (d_in, units) in enumerate(layer_shapes(meta)):
         w, b = arrays[2 * k].astype(np.float32), arrays[2 * k + 1].astype(np.float32)
-        if w.shape != (spectral.net_bins, d_in if k == 0 else spectral.net_bins) or b.shape != (spectral.net_bins,):
+        if w.shape != (units, d_in) or b.shape != (units,):
             raise SaesepError(f"'{path}' is a damaged saesep model file (config does not match weights)")
         layers.append((np.ascontiguousarray(w.T), b))
     return NumpyModel(layers, spectral, meta["target"], train, meta.get("history", {}), meta.get("meta", {}))

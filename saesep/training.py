@@ -113,7 +113,7 @@ class Trainer:
         self.valid = tuple(t.to(self.device) for t in self.valid)
         self.monitor = tuple(t.to(self.device) for t in self.monitor)
         self.monitor_pool = 0
-        self.net = StackedDNN(spectral.net_bins, spectral.context_frames).to(self.device)
+        self.net = StackedDNN(spectral.net_bins, spectral.context_frames, hidden=cfg.width).to(self.device)
         self.history = {"curve": [], "layers_added": [], "stages": []}
         self.iteration = 0
         self.stage = 0
@@ -327,6 +327,7 @@ class Trainer:
 
     def add_layer(self, k: int) -> None:
         jt0, jv0 = self._record(k - 1)  # the point just before the jump
+        self.net.widen_top(self.gen)  # wide hidden layers: random features beside the estimate so far
         sol = fit_next_layer(self.net, self._ls_batches(), self.cfg.ridge) if self.cfg.init == "ls" else None
         if sol is not None:
             sol = tuple(t.to(self.device) for t in sol)
@@ -431,6 +432,8 @@ def configs(preset: str | Preset = "default", target: str | None = None, **overr
     spectral = from_dict(SpectralConfig, {**p.spectral.__dict__, **{k: v for k, v in given.items() if k in sp_fields}})
     cfg = from_dict(TrainConfig, {**p.train.__dict__, "target": check_name(target or "bass"),
                                   **{k: v for k, v in given.items() if k in tr_fields}})
+    if 0 < cfg.width < spectral.net_bins:
+        raise SaesepError(f"width must be 0 or at least the network's {spectral.net_bins} bins")
     return spectral, cfg
 
 

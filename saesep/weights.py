@@ -85,7 +85,9 @@ def parse_meta(payload: dict, path) -> dict:
         meta = json.loads(payload["meta_json"])
     except Exception as e:  # noqa: BLE001
         raise SaesepError(f"'{shown(path)}' is a damaged saesep model file (bad metadata)") from e
-    if not isinstance(meta, dict):
+    shape_ok = all(isinstance(meta.get(k, 0), int) and not isinstance(meta.get(k), bool)
+                   for k in ("n_layers", "n_bins", "context_frames", "hidden_units")) if isinstance(meta, dict) else False
+    if not shape_ok:
         raise SaesepError(f"'{shown(path)}' is a damaged saesep model file (bad metadata)")
     return meta
 

@@ -117,3 +117,53 @@ def test_band_limited_model_sees_and_estimates_only_its_band():
     assert not low[..., cfg.net_bins:].any() and torch.allclose(low, seq, rtol=0.05, atol=0.05)
     with pytest.raises(SaesepError, match="needs 24 frequency bins"):
         model.estimate(blocks[..., :10])
+
+
+def test_widening_keeps_the_estimate_and_adds_live_features():
+    rng = np.random.default_rng(3)
+    x = torch.from_numpy(rng.random((256, 27)).astype(np.float32))
+    torch.manual_seed(0)
+    net = StackedDNN(9, 3, hidden=20)
+    net.add_layer("random")
+    before = net(x)
+    net.widen_top(torch.Generator().manual_seed(0))
+    after = net(x)
+    assert after.shape == (256, 20)
+    assert torch.equal(after[:, :9], before)
+    assert (after[:, 9:] > 0).any(0).all()  # every new unit is active on some blocks
+
+
+def test_least_squares_on_widened_features_fits_better():
+    rng = np.random.default_rng(4)
+    x = torch.from_numpy(rng.random((3000, 27)).astype(np.float32))
+    s = x[:, 9:18] * x[:, :9] * x[:, 18:]  # not linear in the frames: random ReLU features help
+    batches = [(x[i:i + 500], s[i:i + 500]) for i in range(0, 3000, 500)]
+    errors = []
+    for hidden in (9, 60):
+        torch.manual_seed(0)
+        net = StackedDNN(9, 3, hidden=hidden)
+        net.add_layer("ls", fit_next_layer(net, batches, ridge=1e-6))
+        net.widen_top(torch.Generator().manual_seed(0))
+        net.add_layer("ls", fit_next_layer(net, batches, ridge=1e-6))
+        errors.append(normalised_error(net, x, s))
+    assert errors[1] < 0.97 * errors[0]
+
+
+def test_a_wide_model_file_loads_alike_in_torch_and_numpy(tmp_path):
+    from saesep.network import load_numpy, macs_per_frame
+    from saesep.weights import parse_meta, read_payload
+
+    torch.manual_seed(0)
+    cfg = SpectralConfig(n_fft=16, hop=8, context=1)
+    net = StackedDNN(9, 3, hidden=14)
+    for _ in range(3):
+        net.widen_top()
+        net.add_layer("random")
+    assert [tuple(layer.weight.shape) for layer in net.layers] == [(14, 27), (14, 14), (9, 14)]
+    save(Model(net, cfg, "bass"), tmp_path / "wide.pt")
+    mag = torch.rand(1, 12, 9)
+    expected = Model(net, cfg, "bass").estimate_sequence(mag)
+    torch.testing.assert_close(load(tmp_path / "wide.pt").estimate_sequence(mag), expected)
+    np.testing.assert_allclose(load_numpy(tmp_path / "wide.pt").estimate_sequence(mag.numpy()), expected.numpy(), rtol=1e-5)
+    meta = parse_meta(read_payload(tmp_path / "wide.pt"), tmp_path / "wide.pt")
+    assert macs_per_frame(meta) == sum(layer.weight.numel() for layer in net.layers)

@@ -239,3 +239,18 @@ def test_J_train_is_measured_on_the_pool_being_trained_on(track_folder):
     first, now = source.fixed(cfg.monitor_samples, MONITOR), source.fixed(cfg.monitor_samples, MONITOR, pool=final_pool)
     assert last["J_train"] == pytest.approx(normalised_error(model.net, *now), rel=1e-6)
     assert last["J_train"] != pytest.approx(normalised_error(model.net, *first), rel=1e-3)
+
+
+def test_wide_hidden_layers_train_with_a_least_squares_jump(track_folder, tmp_path):
+    m = train(track_folder, tmp_path / "wide.pt", target="bass", preset="tiny", layers=3, width=300,
+              iters_per_layer=20, finetune_iters=0, progress=False, log=lambda m: None)
+    bins = m.spectral.net_bins
+    assert [tuple(layer.weight.shape) for layer in m.net.layers] == [(300, bins * m.spectral.context_frames), (300, 300), (bins, 300)]
+    for ev in m.history["layers_added"]:
+        assert ev["J_valid_after"] < ev["J_valid_before"]
+    assert load(tmp_path / "wide.pt").net.hidden == 300
+
+
+def test_width_below_the_bins_is_refused(track_folder, tmp_path):
+    with pytest.raises(SaesepError, match="width must be 0 or at least"):
+        train(track_folder, tmp_path / "narrow.pt", target="bass", preset="tiny", width=3, progress=False)

@@ -71,9 +71,9 @@ def generalisation() -> list[str]:
     return ["## Band music and classical music", "",
             "Each built-in model on the band corpus (unseen tunes and grooves, an unseen SoundFont and drum kit; "
             "`band-opl3`: the same test songs played by an FM synthesizer no model heard) and on the classical "
-            "corpus (unseen pieces and SoundFont), against the role's previous built-in (lead: trained on "
-            "classical renders only; bass, other: trained on the same data with pools renewed every 500,000 "
-            "blocks; drums: trained the same way, validated on the band valid split alone). "
+            "corpus (unseen pieces and SoundFont), against the role's previous built-in (bass: trained on "
+            "the same data with pools renewed every 500,000 blocks; drums, lead, other: the same training "
+            "with hidden layers of 513 units, the bins, instead of 1026). "
             "Median over tracks of the Music Demixing Challenge's whole-track SDR (MDX SDR, "
             "`saesep evaluate --metric sdr`) and of SI-SDR (dB), the share of the passthrough → IRM1 gap closed, "
             "and the paired SDR difference over the split's tracks. Command: "

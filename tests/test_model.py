@@ -129,7 +129,8 @@ def test_widening_keeps_the_estimate_and_adds_live_features():
     net.widen_top(torch.Generator().manual_seed(0))
     after = net(x)
     assert after.shape == (256, 20)
-    assert torch.equal(after[:, :9], before)
+    # the same rows and biases: equal up to the GEMM's summation order, which depends on the width
+    torch.testing.assert_close(after[:, :9], before, rtol=1e-6, atol=1e-6)
     assert (after[:, 9:] > 0).any(0).all()  # every new unit is active on some blocks
 
 

@@ -106,7 +106,7 @@ def open_unmix() -> list[str]:
             "built-in model for a multiple of the CPU time saesep's training took (all its threads and loaders). "
             "museval SDR, median over the band test split (share of the passthrough → IRM1 gap), and the paired "
             "difference saesep − Open-Unmix. Command: `python bench/quality.py --data corpora/band-medium --targets ROLE "
-            "--tracks 60 --methods saesep,open-unmix --no-nmf --umx-cpu-scale 4 --name umx_band_ROLE` "
+            "--tracks 60 --methods saesep,open-unmix,irm1,mixture --no-nmf --umx-cpu-scale 4 --name umx_band_ROLE` "
             "(with `OMP_NUM_THREADS=1`: one thread loses no CPU time to waiting threads).", "",
             "| role | tracks | saesep SDR (gap) | Open-Unmix SDR (gap) | paired; saesep better on | Open-Unmix's CPU time | its steps × batch × segment | CPU |",
             "|---|---|---|---|---|---|---|---|"] + rows

@@ -42,9 +42,10 @@ TEST_CORPORA = {"band": "band-medium", "classical": "medium"}  # the test splits
 # per-role changes to the default preset, chosen on the valid splits (docs/models.md)
 # (lead keeps the earlier pool refresh, 500,000 blocks: with 50,000 it gained on band songs and
 # lost on classical ones, docs/experiments.md)
+# the full-band roles: hidden layers twice their 513 bins (docs/models.md)
+WIDE = {"width": 1026}
 ROLE_OVERRIDES = {"bass": {"n_fft": 4096, "hop": 1024, "max_freq": 2000, "layers": 5},
-                  "lead": {"pool_refresh": 500_000, "width": 1026},
-                  "other": {"width": 1026}, "drums": {"width": 1026}}
+                  "lead": {"pool_refresh": 500_000, **WIDE}, "other": WIDE, "drums": WIDE}
 # roles validated on the valid splits of several corpora together (default: the band corpus's)
 ROLE_VALID = {"drums": ["band-medium", "medium"]}
 

@@ -166,15 +166,18 @@ def speed() -> list[str]:
 
 
 def memory() -> list[str]:
-    d = load("memory")
-    if not d:
+    runs = [(d, what) for d, what in ((load("memory"), "built-in bass"),
+                                      (load("memory_other"), "`-t other`: the four built-in models")) if d]
+    if not runs:
         return []
-    return ["## Memory", "",
-            f"`python bench/memory.py` ({machine(d)}): peak RSS of a whole `saesep extract` process (built-in bass).", "",
-            "| song | peak RSS MB | wall s |", "|---|---|---|",
-            f"| {d['short']['minutes']} min | {d['short']['peak_rss_mb']} | {d['short']['wall_s']} |",
-            f"| {d['long']['minutes']} min | {d['long']['peak_rss_mb']} | {d['long']['wall_s']} |",
-            "", f"Long over short: {d['ratio_long_over_short']} (memory does not grow with the length)."]
+    lines = ["## Memory", "",
+             f"`python bench/memory.py` ({machine(runs[0][0])}): peak RSS of a whole `saesep extract` process "
+             "(`--target other`: `saesep extract -t other`).", "",
+             "| models | song | peak RSS MB | wall s |", "|---|---|---|---|"]
+    for d, what in runs:
+        lines += [f"| {what} | {d[k]['minutes']} min | {d[k]['peak_rss_mb']} | {d[k]['wall_s']} |" for k in ("short", "long")]
+    ratios = ", ".join(f"{what}: {d['ratio_long_over_short']}" for d, what in runs)
+    return lines + ["", f"Long over short ({ratios}): memory does not grow with the length."]
 
 
 def render() -> str:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 RUNS = [["speed.py"], ["speed.py", "--model", "saesep/models/lead.pt", "--no-umx", "--name", "speed_cpu_lead"],
-        ["speed.py", "--roles", "--no-umx", "--name", "speed_cpu_roles"], ["memory.py"], ["loader.py"], ["loader.py", "--threads", "1", "--workers", "0,1"],
+        ["speed.py", "--roles", "--no-umx", "--name", "speed_cpu_roles"], ["memory.py"], ["memory.py", "--target", "other"],
+        ["loader.py"], ["loader.py", "--threads", "1", "--workers", "0,1"],
         ["training.py", "--eval-tracks", "60"], ["masks.py"], ["complement.py"], ["cascade.py", "--role", "lead"], ["cascade.py", "--role", "other"], ["quality.py"],
         # the whole test split against Open-Unmix (reuses the Open-Unmix models quality.py trained)
         ["quality.py", "--tracks", "1000", "--methods", "saesep,open-unmix", "--name", "quality_full"],

@@ -113,11 +113,13 @@ def _models_for(target, model_paths, rest_to, device="cpu", precision="auto", en
                    "float (wav) keeps every value.")
 @click.option("--residual", is_flag=True, help="Also write the mixture minus the target(s) as 'residual'.")
 @click.option("--mask", default="ratio", show_default=True, type=click.Choice(["ratio", "none", "soft"]),
-              help="ratio: estimated magnitude (at most the mixture's) + mixture phase; none: unbounded, as in the paper; "
-                   "soft: Wiener-style mask over the targets (the paper's post-filter; shared by the "
-                   "models with the same STFT settings).")
+              help="ratio: each estimate against what it leaves of the mixture, Sᵖ/(Sᵖ + (X−S)ᵖ), + mixture "
+                   "phase; none: unbounded, as in the paper; soft: Wiener-style mask over the targets (the "
+                   "paper's post-filter; shared by the models with the same STFT settings).")
 @click.option("--wiener", is_flag=True, help="Same as --mask soft.")
-@click.option("--mask-power", default=2.0, show_default=True, type=float, help="Exponent of the soft mask (2: power, 1: magnitude).")
+@click.option("--mask-power", default=None, type=float,
+              help="Exponent p of the mask. Default: ratio, each model's own (1: min(S/X, 1); the built-in "
+                   "bass and drums models 1.5); soft, 2.")
 @click.option("--rest-to", default="auto", show_default=True,
               help="A target that also takes a share of what all the models leave of the mixture; auto: 'other' "
                    "when bass, lead, drums and other run together (-t other runs all four built-ins and writes "
@@ -299,6 +301,9 @@ def _print_info(meta: dict) -> None:
     for k in ("data", "preset", "command"):
         if k in m:
             click.echo(f"{k:<12} {m[k]}")
+    if "mask_power" in m:
+        click.echo(f"mask         ratio, exponent {m['mask_power']:g}"
+                   + (" (chosen on the valid splits)" if "mask_power_valid_sdr" in m else ""))
     click.echo("versions     " + ", ".join(f"{k} {v}" for k, v in m.get("versions", {}).items()))
 
 

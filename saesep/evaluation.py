@@ -180,7 +180,7 @@ def _eval_track(args) -> dict:
         return {"track": Path(track_dir).name, "error": f"{type(e).__name__}: {e}"}
 
 
-def _score_track(track_dir, target, methods, model_paths, rest_to, cfg_dict, nmf, metric="bss") -> dict:
+def _score_track(track_dir, target, methods, model_paths, rest_to, cfg_dict, nmf, metric="bss", mask_power=None) -> dict:
     from .network import load_models
     from .config import from_dict
     from .datasets import find_tracks
@@ -207,7 +207,8 @@ def _score_track(track_dir, target, methods, model_paths, rest_to, cfg_dict, nmf
     for m in methods:
         if m == "saesep":
             models = load_models(model_paths)
-            est = separate(mix, sr, models, SeparationOptions(rest_to=rest_to, outputs=(target,)))[target]
+            opts = SeparationOptions(rest_to=rest_to, outputs=(target,), mask_power=mask_power)
+            est = separate(mix, sr, models, opts)[target]
         elif m == "nmf":
             est = nmf.separate(mix, sr)
         else:
@@ -220,7 +221,8 @@ def _score_track(track_dir, target, methods, model_paths, rest_to, cfg_dict, nmf
 
 def evaluate(data, split: str = "test", model=None, target: str | None = None, methods=("saesep",),
              jobs: int | None = None, progress: bool = True, spectral: SpectralConfig | None = None,
-             max_tracks: int | None = None, rest_to: str | None = "auto", metric: str = "bss") -> dict:
+             max_tracks: int | None = None, rest_to: str | None = "auto", metric: str = "bss",
+             mask_power: float | None = None) -> dict:
     """Score methods on every track of ``data/split``; returns per-track and aggregate medians.
 
     model: path of a model file (needed for ``saesep``; its STFT settings are used for the
@@ -231,6 +233,8 @@ def evaluate(data, split: str = "test", model=None, target: str | None = None, m
     max_tracks: score only the first N tracks (in name order) that have the target.
     metric: ``bss`` (museval BSS Eval v4, 1-s windows) or ``sdr`` (the Music Demixing
         Challenge's whole-track SDR, no SIR/SAR/ISR; hundreds of times faster).
+    mask_power: the exponent of saesep's ratio mask (default: each model's own, see
+        :class:`~saesep.separation.SeparationOptions`).
     """
     from tqdm.auto import tqdm
 
@@ -270,7 +274,8 @@ def evaluate(data, split: str = "test", model=None, target: str | None = None, m
     nmf = None
     if "nmf" in methods:
         nmf = NMFBaseline(spectral).fit(find_tracks(data, "train") if (Path(data) / "train").is_dir() else tracks, target)
-    args = [(str(t.path), target, list(methods), paths, rest_to, to_dict(spectral), nmf, metric) for t in tracks]
+    args = [(str(t.path), target, list(methods), paths, rest_to, to_dict(spectral), nmf, metric, mask_power)
+            for t in tracks]
     jobs = jobs or os.cpu_count() or 1
     rows = []
     with tqdm(total=len(args), disable=not progress, unit="track", desc=f"evaluate {target}") as bar:
@@ -297,6 +302,26 @@ def evaluate(data, split: str = "test", model=None, target: str | None = None, m
             "spectral": to_dict(spectral), "tracks": rows, "median": agg,
             "counts": {"scored": len(scored), "skipped": sum("skipped" in r for r in rows),
                        "failed": sum("error" in r for r in rows)}}
+
+
+MASK_POWERS = (1.0, 1.5, 2.0)  # the ratio-mask exponents choose_mask_power tries
+
+
+def choose_mask_power(model, corpora, split: str = "valid", powers=MASK_POWERS, jobs: int | None = None,
+                      progress: bool = False) -> tuple[float, dict]:
+    """The exponent of ``model``'s ratio mask (:class:`~saesep.separation.SeparationOptions`)
+    with the highest mean SDR (the Music Demixing Challenge's) over the tracks of ``split`` of
+    every corpus in ``corpora`` taken together; ties keep the earlier power.
+    Returns ``(power, {power: mean SDR})``."""
+    means = {}
+    for p in powers:
+        sdr = []
+        for data in corpora:
+            res = evaluate(data, split, model=model, methods=["saesep"], jobs=jobs, progress=progress,
+                           metric="sdr", mask_power=p)
+            sdr += [r["methods"]["saesep"]["SDR"] for r in res["tracks"] if "methods" in r]
+        means[p] = round(float(np.mean(sdr)), 4)
+    return max(powers, key=lambda p: means[p]), means
 
 
 def _median(values) -> float:

@@ -23,6 +23,7 @@ from .spectral import context_margin, frames_rfft, n_frames, window
 
 RESIDUAL = "residual"
 MASKS = ("ratio", "none", "soft")
+SOFT_POWER = 2.0  # the soft mask's exponent unless one is given
 MIN_SEGMENT, MAX_SEGMENT = 0.1, 3600.0  # seconds: fewer frames than this per step only costs time
 
 
@@ -34,6 +35,21 @@ def compute_dtype(precision: str, device="cpu", macs_per_frame: int = 0):
     return torch.bfloat16 if prec == "bfloat16" else torch.float32
 
 
+def mask_power(model) -> float:
+    """The exponent of ``model``'s ratio mask: the one its file records (the built-in
+    models': chosen on the valid splits by ``scripts/make_models.py``), else 1."""
+    p = model.meta.get("mask_power", 1.0)
+    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 < p <= 16:  # NaN fails too
+        raise SaesepError(f"the '{model.target}' model records a bad mask exponent ({p!r}); give --mask-power")
+    return float(p)
+
+
+def _sharpened(ops, e, cmag, p: float):
+    """The ratio mask with exponent p: |Ŝ|ᵖ / (|Ŝ|ᵖ + (|X| − |Ŝ|)₊ᵖ) (0 where both are 0)."""
+    ep = e ** p
+    return ep / (ep + ops.maximum(cmag - e, 0) ** p + 1e-12)
+
+
 def _ops(model):
     """The array operations of the library ``model`` runs on."""
     return NumpyOps() if model.engine == "numpy" else TorchOps(model.device)
@@ -41,12 +57,14 @@ def _ops(model):
 
 @dataclass
 class SeparationOptions:
-    """mask: ``ratio`` (default: the estimated magnitude, at most the mixture's, with the
-    mixture phase — the ratio mask min(|Ŝ|/|X|, 1) applied to X), ``none`` (the
-    estimated magnitude unbounded, as in the paper) or ``soft`` (Wiener-style mask
-    Ŝᵖ / Σ Ŝᵢᵖ over the targets and the left-over background; models with other STFT
-    settings than the target's run in their own branch and do not enter its mask).
-    mask_power: the exponent p (2: power, 1: magnitude).
+    """mask: ``ratio`` (default: each model's estimate against what it leaves of the
+    mixture, |Ŝ|ᵖ / (|Ŝ|ᵖ + (|X| − |Ŝ|)₊ᵖ), applied to X, with the mixture phase; with
+    p = 1 the ratio mask min(|Ŝ|/|X|, 1)), ``none`` (the estimated magnitude unbounded, as
+    in the paper) or ``soft`` (Wiener-style mask Ŝᵖ / Σ Ŝᵢᵖ over the targets and the
+    left-over background; models with other STFT settings than the target's run in their
+    own branch and do not enter its mask).
+    mask_power: the exponent p. ``None`` (the default): for ``ratio`` each model's own
+    (:func:`mask_power`), for ``soft`` 2 (power; 1: magnitude).
     residual: also return the mixture minus the extracted target(s).
     rest_to: a target that also takes ``rest_share`` of the rest — what all the models
         together leave of the mixture. ``auto`` (the default): the built-in policy of
@@ -61,7 +79,7 @@ class SeparationOptions:
     """
 
     mask: str = "ratio"
-    mask_power: float = 2.0
+    mask_power: float | None = None
     residual: bool = False
     segment_seconds: float = 5.0
     precision: str = "auto"
@@ -76,7 +94,7 @@ class SeparationOptions:
             raise SaesepError(f"unknown mask '{self.mask}' (choose {', '.join(MASKS)})")
         if not 0 < self.rest_share <= 1:  # also refuses NaN
             raise SaesepError(f"rest share must be in (0, 1], got {self.rest_share}")
-        if not 0 < self.mask_power <= 16:
+        if self.mask_power is not None and not 0 < self.mask_power <= 16:
             raise SaesepError(f"mask power must be in (0, 16], got {self.mask_power}")
         if not MIN_SEGMENT <= self.segment_seconds <= MAX_SEGMENT:
             raise SaesepError(f"segment must be {MIN_SEGMENT:g} to {MAX_SEGMENT:g} seconds, got {self.segment_seconds}")
@@ -122,6 +140,8 @@ class _Engine:
         # FFT need only the bins up to the widest band of the group
         self.top = max(m.spectral.net_bins for m in models.values())
         self.names = list(models)
+        # the ratio mask's exponent per model: the option's, else the model's own
+        self.powers = [mask_power(m) if opts.mask_power is None else opts.mask_power for m in models.values()]
         first = next(iter(models.values()))
         self.ops = _ops(first)
         self.dtype = self.ops.float32 if first.engine == "numpy" else \
@@ -211,7 +231,7 @@ class _Engine:
                 e = ops.minimum(e / ref, 1.0) * cmag
             est.append(e)
         if self.opts.mask == "soft":
-            p = self.opts.mask_power
+            p = SOFT_POWER if self.opts.mask_power is None else self.opts.mask_power
             background = ops.maximum(cmag - sum(est), 0)
             denom = sum(e ** p for e in est) + background ** p + 1e-12
             outs = ops.stack([centre * (e ** p / denom) for e in est])
@@ -219,7 +239,8 @@ class _Engine:
             # |Ŝ| with the mixture phase = X · |Ŝ| / |X|
             safe = ops.where(cmag > 0, cmag, 1.0)
             if self.opts.mask == "ratio":  # |Ŝ| at most |X| (silence where X = 0)
-                outs = ops.stack([centre * ops.minimum(e / safe, 1.0) for e in est])
+                outs = ops.stack([centre * ops.minimum(e / safe, 1.0) if p == 1 else
+                                  centre * _sharpened(ops, e, cmag, p) for e, p in zip(est, self.powers)])
             else:  # unbounded; |Ŝ| with phase 0 where X = 0
                 outs = ops.stack([ops.where(cmag > 0, centre * (e / safe), e) for e in est])
         return ops.to_numpy(ops.irfft(outs, n=self.n_fft) * self.win)

@@ -112,6 +112,41 @@ def test_every_mask_and_mid_stereo_stream_to_the_whole_file_result(tiny_model, t
     assert np.abs(whole_file_reference(model, x, "ratio" if mask != "ratio" else "soft") - ref).max() > 1e-3
 
 
+def test_ratio_mask_takes_the_exponent_the_model_file_records(tiny_model, track_folder, tmp_path):
+    """A model file with ``mask_power`` 1.5: the ratio mask X·Ŝᵖ/(Ŝᵖ + max(|X| − Ŝ, 0)ᵖ) with
+    p = 1.5, on both engines; an explicit ``mask_power=1`` gives the plain ratio mask again."""
+    import copy
+
+    from saesep.model import save
+    from saesep.network import load_models
+
+    model = copy.deepcopy(tiny_model[1])
+    model.meta["mask_power"] = 1.5
+    save(model, tmp_path / "sharp.pt")
+    mix, sr = sf.read(track_folder / "test" / "track00" / "mixture.wav", dtype="float32", always_2d=True)
+    x = mix.T[:, : 3 * sr]
+    ref = whole_file_reference(model, x, "soft", power=1.5)
+    for engine in ("numpy", "torch"):
+        loaded = load_models([tmp_path / "sharp.pt"], precision="float32", engine=engine)
+        out = separate(x, sr, loaded, SeparationOptions(precision="float32"))["bass"]
+        assert np.abs(out - ref).max() < 1e-5, engine
+    plain = separate(x, sr, loaded, SeparationOptions(precision="float32", mask_power=1.0))["bass"]
+    assert np.abs(plain - whole_file_reference(model, x, "ratio")).max() < 1e-5
+    assert np.abs(plain - ref).max() > 1e-3
+
+
+@pytest.mark.parametrize("bad", ["1.5", float("nan"), -1.0, 0, True])
+def test_a_bad_recorded_mask_exponent_is_one_error(tiny_model, bad):
+    import copy
+
+    model = copy.deepcopy(tiny_model[1])
+    model.meta["mask_power"] = bad
+    x = 0.1 * np.random.default_rng(0).standard_normal((1, 4410)).astype(np.float32)
+    with pytest.raises(SaesepError, match="bad mask exponent"):
+        separate(x, 44100, model)
+    assert separate(x, 44100, model, SeparationOptions(mask_power=1.0))["bass"].shape == x.shape
+
+
 @pytest.mark.parametrize("sr,channels", [(22050, 1), (44100, 2), (48000, 2), (44100, 1)])
 def test_extract_keeps_length_rate_and_channels(tiny_model, tmp_path, sr, channels):
     path, _ = tiny_model

@@ -118,8 +118,8 @@ def _models_for(target, model_paths, rest_to, device="cpu", precision="auto", en
                    "paper's post-filter; shared by the models with the same STFT settings).")
 @click.option("--wiener", is_flag=True, help="Same as --mask soft.")
 @click.option("--mask-power", default=None, type=float,
-              help="Exponent p of the mask. Default: ratio, each model's own (1: min(S/X, 1); the built-in "
-                   "bass and drums models 1.5); soft, 2.")
+              help="Exponent p of the mask. Default: ratio, the one the model file records, else 1 "
+                   "(min(S/X, 1)); soft, 2.")
 @click.option("--rest-to", default="auto", show_default=True,
               help="A target that also takes a share of what all the models leave of the mixture; auto: 'other' "
                    "when bass, lead, drums and other run together (-t other runs all four built-ins and writes "
@@ -302,8 +302,7 @@ def _print_info(meta: dict) -> None:
         if k in m:
             click.echo(f"{k:<12} {m[k]}")
     if "mask_power" in m:
-        click.echo(f"mask         ratio, exponent {m['mask_power']:g}"
-                   + (" (chosen on the valid splits)" if "mask_power_valid_sdr" in m else ""))
+        click.echo(f"mask         ratio, exponent {m['mask_power']}")
     click.echo("versions     " + ", ".join(f"{k} {v}" for k, v in m.get("versions", {}).items()))
 
 

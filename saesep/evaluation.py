@@ -312,7 +312,9 @@ def choose_mask_power(model, corpora, split: str = "valid", powers=MASK_POWERS, 
     """The exponent of ``model``'s ratio mask (:class:`~saesep.separation.SeparationOptions`)
     with the highest mean SDR (the Music Demixing Challenge's) over the tracks of ``split`` of
     every corpus in ``corpora`` taken together; ties keep the earlier power.
-    Returns ``(power, {power: mean SDR})``."""
+    Returns ``(power, {power: mean SDR})``. The tracks should sound like the music the model
+    will separate: for the built-in models, a choice made on valid splits played by the
+    training instruments did not carry over to unseen ones (docs/experiments.md)."""
     means = {}
     for p in powers:
         sdr = []

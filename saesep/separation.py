@@ -36,8 +36,8 @@ def compute_dtype(precision: str, device="cpu", macs_per_frame: int = 0):
 
 
 def mask_power(model) -> float:
-    """The exponent of ``model``'s ratio mask: the one its file records (the built-in
-    models': chosen on the valid splits by ``scripts/make_models.py``), else 1."""
+    """The exponent of ``model``'s ratio mask: the one its file records (``meta["mask_power"]``,
+    e.g. chosen with :func:`saesep.evaluation.choose_mask_power`), else 1."""
     p = model.meta.get("mask_power", 1.0)
     if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 < p <= 16:  # NaN fails too
         raise SaesepError(f"the '{model.target}' model records a bad mask exponent ({p!r}); give --mask-power")

@@ -8,14 +8,11 @@
 2. trains one model per role on the training tracks of all three, validated on the band
    corpus's valid split (drums: on the band and the classical valid splits together), with
    the default preset, the role's overrides and a fixed seed;
-3. chooses the exponent of its ratio mask on the band and the classical valid splits
-   together (``choose_mask_power``: the highest mean SDR of 1, 1.5 and 2);
-4. scores it on the band and the classical test splits (median of the Music Demixing
+3. scores it on the band and the classical test splits (median of the Music Demixing
    Challenge's whole-track SDR) and records both in the file;
-5. stores it as float16 in saesep/models/<role>.pt.
+4. stores it as float16 in saesep/models/<role>.pt.
 
 Usage: python scripts/make_models.py [--roles bass,lead,other,drums] [--seed 0]
-       python scripts/make_models.py --shipped   (steps 3-5 for the shipped models, no training)
 """
 
 from __future__ import annotations
@@ -31,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from saesep import corpus, model as model_io  # noqa: E402
-from saesep.evaluation import choose_mask_power, evaluate  # noqa: E402
+from saesep.evaluation import evaluate  # noqa: E402
 from saesep.config import to_dict  # noqa: E402
 from saesep.training import configs, train  # noqa: E402
 
@@ -74,8 +71,6 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=str(ROOT / "saesep" / "models"))
     ap.add_argument("--work", default=str(ROOT / "corpora" / "models-work"))
-    ap.add_argument("--shipped", action="store_true",
-                    help="Do not train: choose the mask exponent of the models in --out again, and score them.")
     args = ap.parse_args()
     base = Path(args.corpora)
     for name, spec in CORPORA.items():
@@ -92,36 +87,25 @@ def main() -> None:
         full = work / f"{role}.pt"
         opts = dict(target=role, preset="default", seed=args.seed, **ROLE_OVERRIDES.get(role, {}))
         valid = [base / name for name in ROLE_VALID[role]] if role in ROLE_VALID else None
-        if args.shipped:
-            full = out / f"{role}.pt"
-            m = model_io.load(full)
+        m = _trained(full, roots, valid, opts)
+        if m is None:
+            m = train(roots, full, plot=work / f"{role}.png", valid=valid, **opts)
         else:
-            m = _trained(full, roots, valid, opts)
-            if m is None:
-                m = train(roots, full, plot=work / f"{role}.png", valid=valid, **opts)
-            else:
-                print(f"{role}: {full} was trained with these settings on these corpora; scoring it")
+            print(f"{role}: {full} was trained with these settings on these corpora; scoring it")
         secs = m.history.get("train_seconds", time.time() - t)
-        power, means = choose_mask_power(full, [base / name for name in TEST_CORPORA.values()])
-        print(f"{role}: mask exponent {power:g} (valid mean SDR " + ", ".join(f"{p:g}: {v:.3f}" for p, v in means.items()) + ")")
         test = {}
         for label, name in TEST_CORPORA.items():
             res = evaluate(base / name, "test", model=full, methods=["saesep", "mixture", "irm1"], progress=False,
-                           metric="sdr", mask_power=power)
+                           metric="sdr")
             (work / f"{role}.{label}.eval.json").write_text(json.dumps(res, indent=1))
             test[label] = {k: round(v["SDR"], 2) for k, v in res["median"].items()}
             print(f"{role}: {label} test SDR {test[label]['saesep']:.2f} dB "
                   f"(passthrough {test[label]['mixture']:.2f}, IRM1 {test[label]['irm1']:.2f})")
-        if not args.shipped:
-            m.meta.update({
-                "command": "python scripts/make_models.py " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
-                "corpora": {name: {k: v for k, v in spec.items()} for name, spec in CORPORA.items()},
-                "hours_train": hours,
-                "train_seconds": round(secs, 1),
-            })
         m.meta.update({
-            "mask_power": power,
-            "mask_power_valid_sdr": {f"{p:g}": v for p, v in means.items()},
+            "command": "python scripts/make_models.py " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+            "corpora": {name: {k: v for k, v in spec.items()} for name, spec in CORPORA.items()},
+            "hours_train": hours,
+            "train_seconds": round(secs, 1),
             "test_sdr": test,
             "test_metric": "whole-track SDR of the Music Demixing Challenge (saesep evaluate --metric sdr)",
         })

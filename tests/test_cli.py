@@ -211,3 +211,17 @@ def test_info_on_empty_or_malformed_metadata_is_one_line(runner, tmp_path, meta_
 
     torch.save({"format": "saesep-model", "meta_json": meta_json, "state_dict": {}}, tmp_path / "m.pt")
     _one_line_error(runner.invoke(main, ["info", str(tmp_path / "m.pt")]))
+
+
+def test_info_shows_the_mask_exponent_a_model_file_records(runner, tiny_model, tmp_path):
+    import copy
+
+    from saesep.model import save
+
+    model = copy.deepcopy(tiny_model[1])
+    model.meta["mask_power"] = 1.5
+    save(model, tmp_path / "sharp.pt")
+    res = runner.invoke(main, ["info", str(tmp_path / "sharp.pt")])
+    assert res.exit_code == 0, res.output
+    assert "mask         ratio, exponent 1.5" in res.output
+    assert "mask " not in runner.invoke(main, ["info", str(tiny_model[0])]).output

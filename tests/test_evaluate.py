@@ -111,6 +111,17 @@ def _copy_tracks(src, dst, names):
     return dst
 
 
+def test_choose_mask_power_keeps_the_exponent_with_the_best_mean_sdr(track_folder, tiny_model):
+    from saesep.evaluation import choose_mask_power
+
+    best, means = choose_mask_power(tiny_model[0], [track_folder], split="test", powers=(1.0, 4.0), jobs=1)
+    for p in (1.0, 4.0):
+        res = evaluate(track_folder, "test", model=tiny_model[0], metric="sdr", mask_power=p, jobs=1, progress=False)
+        assert means[p] == pytest.approx(np.mean([r["methods"]["saesep"]["SDR"] for r in res["tracks"]]), abs=1e-3)
+    assert means[1.0] != means[4.0]  # the exponent reaches the separation
+    assert means[best] == max(means.values())
+
+
 def test_a_bad_track_is_reported_and_the_others_scored(track_folder, tiny_model, tmp_path):
     split = _copy_tracks(track_folder / "test", tmp_path / "d" / "test", ["track00", "track01"])
     (split / "track01" / "bass.wav").write_bytes(b"RIFF broken")

@@ -171,13 +171,16 @@ def memory() -> list[str]:
     if not runs:
         return []
     lines = ["## Memory", "",
-             f"`python bench/memory.py` ({machine(runs[0][0])}): peak RSS of a whole `saesep extract` process "
+             "`python bench/memory.py`: peak RSS of a whole `saesep extract` process "
              "(`--target other`: `saesep extract -t other`).", "",
-             "| models | song | peak RSS MB | wall s |", "|---|---|---|---|"]
+             "| models | song | peak RSS MB | wall s | machine |", "|---|---|---|---|---|"]
     for d, what in runs:
-        lines += [f"| {what} | {d[k]['minutes']} min | {d[k]['peak_rss_mb']} | {d[k]['wall_s']} |" for k in ("short", "long")]
-    ratios = ", ".join(f"{what}: {d['ratio_long_over_short']}" for d, what in runs)
-    return lines + ["", f"Long over short ({ratios}): memory does not grow with the length."]
+        lines += [f"| {what} | {d[k]['minutes']} min | {d[k]['peak_rss_mb']} | {d[k]['wall_s']} | {machine(d)} |"
+                  for k in ("short", "long")]
+    ratios = "; ".join(f"{what}: {d['ratio_long_over_short']}" for d, what in runs)
+    notes = [f"{what}: {d['note']}." for d, what in runs if d.get("note")]
+    return lines + ["", f"Long over short ({ratios}): memory does not grow with the length."] + \
+        (["", *notes] if notes else [])
 
 
 def render() -> str:

@@ -375,9 +375,12 @@ def corpus_info_cmd(root):
 @click.option("--metric", default="bss", show_default=True, type=click.Choice(["bss", "sdr"]),
               help="bss: museval BSS Eval v4 (SDR, SIR, SAR, ISR); sdr: the Music Demixing Challenge's "
                    "whole-track SDR (no SIR/SAR/ISR), hundreds of times faster.")
+@click.option("--mask-power", default=None, type=float,
+              help="Exponent of saesep's ratio mask, as for saesep extract (default: the model file's, else 1).")
 @click.option("--no-per-track", is_flag=True, help="Print only the medians.")
 @click.option("-q", "--quiet", is_flag=True)
-def evaluate(data, split, model_paths, target, rest_to, methods, json_path, jobs, max_tracks, metric, no_per_track, quiet):
+def evaluate(data, split, model_paths, target, rest_to, methods, json_path, jobs, max_tracks, metric, mask_power,
+             no_per_track, quiet):
     """Score extraction with museval BSS Eval v4 (1 s windows; median over windows, then tracks) and SI-SDR,
     or with the Music Demixing Challenge's SDR (--metric sdr)."""
     from . import models as builtin
@@ -389,7 +392,7 @@ def evaluate(data, split, model_paths, target, rest_to, methods, json_path, jobs
         target = target or builtin.DEFAULT_TARGET
         model_paths, _ = _run(builtin.choose, target, (), rest_to)
     res = _run(eval_api, data, split, model=model_paths or None, target=target, methods=ms, jobs=jobs,
-               progress=_progress(quiet), max_tracks=max_tracks, rest_to=rest_to, metric=metric)
+               progress=_progress(quiet), max_tracks=max_tracks, rest_to=rest_to, metric=metric, mask_power=mask_power)
     click.echo(format_table(res, per_track=not no_per_track))
     if json_path:
         from .files import atomic_output

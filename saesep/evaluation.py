@@ -258,7 +258,8 @@ def evaluate(data, split: str = "test", model=None, target: str | None = None, m
             raise SaesepError(f"no model extracts '{target}' (the models extract {', '.join(loaded)})")
         target = target or first.target
         spectral = spectral or loaded[target].spectral
-        rest = SeparationOptions(rest_to=rest_to).rest_target(loaded)  # a bad rest target: one line, before any work
+        # a bad rest target or mask exponent: one line, before any work
+        rest = SeparationOptions(rest_to=rest_to, mask_power=mask_power).rest_target(loaded)
     elif "saesep" in methods:
         raise SaesepError("method 'saesep' needs --model")
     if target is None:

@@ -1,5 +1,6 @@
 """The CLI: end to end, and bad input → one line on stderr, non-zero exit, no partial output."""
 
+import json
 import os
 
 import numpy as np
@@ -225,3 +226,19 @@ def test_info_shows_the_mask_exponent_a_model_file_records(runner, tiny_model, t
     assert res.exit_code == 0, res.output
     assert "mask         ratio, exponent 1.5" in res.output
     assert "mask " not in runner.invoke(main, ["info", str(tiny_model[0])]).output
+
+
+def test_evaluate_takes_the_ratio_mask_exponent(runner, tiny_model, track_folder, tmp_path):
+    from saesep.evaluation import evaluate
+
+    out = tmp_path / "p2.json"
+    args = ["evaluate", "--data", str(track_folder), "-m", str(tiny_model[0]), "--metric", "sdr", "-q", "-j", "1"]
+    res = runner.invoke(main, args + ["--mask-power", "2", "--json", str(out)])
+    assert res.exit_code == 0, res.output
+    got = json.loads(out.read_text())["median"]["saesep"]["SDR"]
+    want = evaluate(track_folder, model=tiny_model[0], metric="sdr", mask_power=2.0, jobs=1, progress=False)
+    assert got == pytest.approx(want["median"]["saesep"]["SDR"])
+    assert got != pytest.approx(evaluate(track_folder, model=tiny_model[0], metric="sdr", jobs=1,
+                                         progress=False)["median"]["saesep"]["SDR"])
+    bad = runner.invoke(main, args + ["--mask-power", "-1"])
+    assert bad.exit_code != 0 and "mask power must be in" in bad.output and "Traceback" not in bad.output

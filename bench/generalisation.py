@@ -6,6 +6,7 @@ the same role (default: the built-in).
 
 Usage: python bench/generalisation.py --model corpora/models-work/bass.pt [--model another.pt ...]
            [--reference saesep/models/bass.pt] [--split valid|test]
+           [--wiener-iterations N] [--reference-wiener-iterations N]
            [--corpus band=corpora/band-medium ...] [--name generalisation_bass]
 
 Corpora (default): band = corpora/band-medium, classical = corpora/medium and, for the
@@ -28,6 +29,8 @@ from common import WORK, gap_closed, machine, paired, per_track, write_results
 
 from saesep.evaluation import evaluate  # noqa: E402
 from saesep.models import path_for  # noqa: E402
+from saesep.model import load  # noqa: E402
+from saesep.separation import wiener_iterations  # noqa: E402
 from saesep.weights import parse_meta, read_payload  # noqa: E402
 
 
@@ -41,11 +44,15 @@ def _cached(key: str, run) -> dict:
     return res
 
 
-def score(model: str, data: str, split: str, metric: str) -> dict:
-    """evaluate() of ``model`` on ``data/split`` (saesep only)."""
+def score(model: str, data: str, split: str, metric: str, wiener: int | None = None) -> dict:
+    """evaluate() of ``model`` on ``data/split`` (saesep only), with ``wiener`` EM iterations
+    of the stereo Wiener filter (None: the count the model file records)."""
+    wiener = wiener_iterations(load(model)) if wiener is None else wiener
     st = Path(model).stat()
     key = f"{Path(model).resolve()}|{st.st_size}|{st.st_mtime_ns}|{Path(data).resolve()}|{split}|saesep|{metric}"
-    return _cached(key, lambda: evaluate(data, split, model=model, methods=["saesep"], progress=False, metric=metric))
+    key += f"|wiener{wiener}" if wiener else ""  # scores from before the filter existed stay valid
+    return _cached(key, lambda: evaluate(data, split, model=model, methods=["saesep"], progress=False, metric=metric,
+                                         wiener_iterations=wiener))
 
 
 def oracles(model: str, data: str, split: str, metric: str) -> dict:
@@ -56,8 +63,9 @@ def oracles(model: str, data: str, split: str, metric: str) -> dict:
                                          metric=metric))
 
 
-def row(model: str, reference: str, data: str, split: str, metric: str) -> dict:
-    new, ref, orc = (score(model, data, split, metric), score(reference, data, split, metric),
+def row(model: str, reference: str, data: str, split: str, metric: str, wiener=(None, None)) -> dict:
+    """``model`` against ``reference`` on ``data/split``; ``wiener``: the iterations of each."""
+    new, ref, orc = (score(model, data, split, metric, wiener[0]), score(reference, data, split, metric, wiener[1]),
                      oracles(model, data, split, metric))
     m, r, o = new["median"]["saesep"], ref["median"]["saesep"], orc["median"]
     return {"data": data, "split": split, "metric": metric, "tracks": new["counts"]["scored"],
@@ -78,6 +86,9 @@ def main():
     ap.add_argument("--split", default="test", choices=["valid", "test"])
     ap.add_argument("--metric", default="sdr", choices=["sdr", "bss"],
                     help="sdr: the Music Demixing Challenge's whole-track SDR (fast); bss: museval BSS Eval v4")
+    ap.add_argument("--wiener-iterations", type=int, default=None,
+                    help="EM iterations of the stereo Wiener filter for --model (default: the model file's)")
+    ap.add_argument("--reference-wiener-iterations", type=int, default=None, help="the same for --reference")
     ap.add_argument("--name", default=None)
     args = ap.parse_args()
     targets = {parse_meta(read_payload(m), m)["target"] for m in args.model}
@@ -89,11 +100,13 @@ def main():
     given = args.corpus or ["band=corpora/band-medium", "classical=corpora/medium", "band-opl3=corpora/band-opl3"]
     corpora = [tuple(c.split("=", 1)) for c in given]
     corpora = [(label, d) for label, d in corpora if (Path(d) / args.split).is_dir()]
-    res = {"target": target, "split": args.split, "reference": reference, "models": {}}
+    wiener = (args.wiener_iterations, args.reference_wiener_iterations)
+    res = {"target": target, "split": args.split, "reference": reference, "models": {},
+           "wiener_iterations": {"model": wiener[0], "reference": wiener[1]}}
     for model in args.model:
         res["models"][model] = {}
         for label, data in corpora:
-            r = row(model, reference, data, args.split, args.metric)
+            r = row(model, reference, data, args.split, args.metric, wiener)
             second = "SIR" if args.metric == "bss" else "SI-SDR"
             res["models"][model][label] = r
             print(f"{model} {label:<9} {r['tracks']:3d} tracks: SDR {r['saesep']['SDR']:6.2f} "

@@ -180,7 +180,7 @@ def _eval_track(args) -> dict:
         return {"track": Path(track_dir).name, "error": f"{type(e).__name__}: {e}"}
 
 
-def _score_track(track_dir, target, methods, model_paths, rest_to, cfg_dict, nmf, metric="bss", mask_power=None) -> dict:
+def _score_track(track_dir, target, methods, model_paths, rest_to, cfg_dict, nmf, metric="bss", options=None) -> dict:
     from .network import load_models
     from .config import from_dict
     from .datasets import find_tracks
@@ -207,7 +207,7 @@ def _score_track(track_dir, target, methods, model_paths, rest_to, cfg_dict, nmf
     for m in methods:
         if m == "saesep":
             models = load_models(model_paths)
-            opts = SeparationOptions(rest_to=rest_to, outputs=(target,), mask_power=mask_power)
+            opts = SeparationOptions(rest_to=rest_to, outputs=(target,), **(options or {}))
             est = separate(mix, sr, models, opts)[target]
         elif m == "nmf":
             est = nmf.separate(mix, sr)
@@ -222,7 +222,7 @@ def _score_track(track_dir, target, methods, model_paths, rest_to, cfg_dict, nmf
 def evaluate(data, split: str = "test", model=None, target: str | None = None, methods=("saesep",),
              jobs: int | None = None, progress: bool = True, spectral: SpectralConfig | None = None,
              max_tracks: int | None = None, rest_to: str | None = "auto", metric: str = "bss",
-             mask_power: float | None = None) -> dict:
+             mask_power: float | None = None, wiener_iterations: int | None = None) -> dict:
     """Score methods on every track of ``data/split``; returns per-track and aggregate medians.
 
     model: path of a model file (needed for ``saesep``; its STFT settings are used for the
@@ -233,8 +233,8 @@ def evaluate(data, split: str = "test", model=None, target: str | None = None, m
     max_tracks: score only the first N tracks (in name order) that have the target.
     metric: ``bss`` (museval BSS Eval v4, 1-s windows) or ``sdr`` (the Music Demixing
         Challenge's whole-track SDR, no SIR/SAR/ISR; hundreds of times faster).
-    mask_power: the exponent of saesep's ratio mask (default: each model's own, see
-        :class:`~saesep.separation.SeparationOptions`).
+    mask_power, wiener_iterations: saesep's separation options (default: each model's own
+        exponent, and the default filter; see :class:`~saesep.separation.SeparationOptions`).
     """
     from tqdm.auto import tqdm
 
@@ -248,6 +248,7 @@ def evaluate(data, split: str = "test", model=None, target: str | None = None, m
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise SaesepError(f"unknown method(s) {', '.join(unknown)} (choose from {', '.join(METHODS)})")
+    options = {"mask_power": mask_power, "wiener_iterations": wiener_iterations}
     paths = [] if model is None else [str(model)] if isinstance(model, (str, Path)) else [str(p) for p in model]
     if paths:
         loaded = load_models(paths)
@@ -258,8 +259,8 @@ def evaluate(data, split: str = "test", model=None, target: str | None = None, m
             raise SaesepError(f"no model extracts '{target}' (the models extract {', '.join(loaded)})")
         target = target or first.target
         spectral = spectral or loaded[target].spectral
-        # a bad rest target or mask exponent: one line, before any work
-        rest = SeparationOptions(rest_to=rest_to, mask_power=mask_power).rest_target(loaded)
+        # a bad rest target, mask exponent or iteration count: one line, before any work
+        rest = SeparationOptions(rest_to=rest_to, **options).rest_target(loaded)
     elif "saesep" in methods:
         raise SaesepError("method 'saesep' needs --model")
     if target is None:
@@ -275,7 +276,7 @@ def evaluate(data, split: str = "test", model=None, target: str | None = None, m
     nmf = None
     if "nmf" in methods:
         nmf = NMFBaseline(spectral).fit(find_tracks(data, "train") if (Path(data) / "train").is_dir() else tracks, target)
-    args = [(str(t.path), target, list(methods), paths, rest_to, to_dict(spectral), nmf, metric, mask_power)
+    args = [(str(t.path), target, list(methods), paths, rest_to, to_dict(spectral), nmf, metric, options)
             for t in tracks]
     jobs = jobs or os.cpu_count() or 1
     rows = []
@@ -306,25 +307,41 @@ def evaluate(data, split: str = "test", model=None, target: str | None = None, m
 
 
 MASK_POWERS = (1.0, 1.5, 2.0)  # the ratio-mask exponents choose_mask_power tries
+WIENER_COUNTS = (0, 1)  # the Wiener filter's iteration counts choose_wiener_iterations tries
+
+
+def _choose(option: str, values, model, corpora, split, jobs, progress) -> tuple:
+    """The value of the separation ``option`` with the highest mean SDR (the Music Demixing
+    Challenge's) over the tracks of ``split`` of every corpus in ``corpora`` taken together;
+    ties keep the earlier value. Returns ``(value, {value: mean SDR})``."""
+    means = {}
+    for v in values:
+        sdr = []
+        for data in corpora:
+            res = evaluate(data, split, model=model, methods=["saesep"], jobs=jobs, progress=progress,
+                           metric="sdr", **{option: v})
+            sdr += [r["methods"]["saesep"]["SDR"] for r in res["tracks"] if "methods" in r]
+        means[v] = round(float(np.mean(sdr)), 4)
+    return max(values, key=lambda v: means[v]), means
 
 
 def choose_mask_power(model, corpora, split: str = "valid", powers=MASK_POWERS, jobs: int | None = None,
                       progress: bool = False) -> tuple[float, dict]:
     """The exponent of ``model``'s ratio mask (:class:`~saesep.separation.SeparationOptions`)
-    with the highest mean SDR (the Music Demixing Challenge's) over the tracks of ``split`` of
-    every corpus in ``corpora`` taken together; ties keep the earlier power.
+    with the highest mean SDR over the tracks of ``split`` of ``corpora`` together (:func:`_choose`).
     Returns ``(power, {power: mean SDR})``. The tracks should sound like the music the model
     will separate: for the built-in models, a choice made on valid splits played by the
     training instruments did not carry over to unseen ones (docs/experiments.md)."""
-    means = {}
-    for p in powers:
-        sdr = []
-        for data in corpora:
-            res = evaluate(data, split, model=model, methods=["saesep"], jobs=jobs, progress=progress,
-                           metric="sdr", mask_power=p)
-            sdr += [r["methods"]["saesep"]["SDR"] for r in res["tracks"] if "methods" in r]
-        means[p] = round(float(np.mean(sdr)), 4)
-    return max(powers, key=lambda p: means[p]), means
+    return _choose("mask_power", powers, model, corpora, split, jobs, progress)
+
+
+def choose_wiener_iterations(model, corpora, split: str = "valid", counts=WIENER_COUNTS, jobs: int | None = None,
+                             progress: bool = False) -> tuple[int, dict]:
+    """The EM iterations of the stereo Wiener filter for ``model`` with the highest mean SDR
+    over the tracks of ``split`` of ``corpora`` together (:func:`_choose`); ties keep the
+    smaller count. Returns ``(count, {count: mean SDR})``. For the built-in models the
+    corpora are valid splits played by instruments the models never heard (docs/models.md)."""
+    return _choose("wiener_iterations", counts, model, corpora, split, jobs, progress)
 
 
 def _median(values) -> float:

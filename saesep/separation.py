@@ -20,6 +20,7 @@ from .config import SpectralConfig
 from .errors import SaesepError
 from .models import auto_rest_target
 from .spectral import context_margin, frames_rfft, n_frames, window
+from .wiener import check_iterations, refine
 
 RESIDUAL = "residual"
 MASKS = ("ratio", "none", "soft")
@@ -42,6 +43,18 @@ def mask_power(model) -> float:
     if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 < p <= 16:  # NaN fails too
         raise SaesepError(f"the '{model.target}' model records a bad mask exponent ({p!r}); give --mask-power")
     return float(p)
+
+
+def wiener_iterations(model) -> int:
+    """The EM iterations of the stereo Wiener filter on ``model``'s estimates: the count its
+    file records (``meta["wiener_iterations"]``, e.g. chosen with
+    :func:`saesep.evaluation.choose_wiener_iterations`), else 0."""
+    n = model.meta.get("wiener_iterations", 0)
+    try:
+        return check_iterations(n)
+    except SaesepError:
+        raise SaesepError(f"the '{model.target}' model records a bad Wiener iteration count ({n!r}); "
+                          "give --niter") from None
 
 
 def _sharpened(ops, e, cmag, p: float):
@@ -72,6 +85,12 @@ class SeparationOptions:
         together); ``None``: off.
     outputs: the targets to return (default: every model's); the other models only
         contribute to ``rest_to``.
+    wiener_iterations: EM iterations of the multichannel Wiener filter (:mod:`saesep.wiener`)
+        on the masked estimates of stereo input, with statistics over each segment: ratio and
+        none, each estimate against the mixture minus it; soft, the targets and the
+        background together. 0: off. ``None`` (the default): for ratio and none each model's
+        own (:func:`wiener_iterations`), for soft 0. Mono and multichannel input are left as
+        the mask gives them (with one channel the filter is the mask with exponent 2).
     segment_seconds: audio processed at once, 0.1 s to 1 hour; bounds the memory.
     precision: of the network's matrix products: ``float32``, ``bfloat16`` or ``auto``
         (:func:`saesep.backend.choose_engine` decides). Sums, biases and everything around
@@ -81,6 +100,7 @@ class SeparationOptions:
     mask: str = "ratio"
     mask_power: float | None = None
     residual: bool = False
+    wiener_iterations: int | None = None
     segment_seconds: float = 5.0
     precision: str = "auto"
     rest_to: str | None = "auto"
@@ -96,6 +116,8 @@ class SeparationOptions:
             raise SaesepError(f"rest share must be in (0, 1], got {self.rest_share}")
         if self.mask_power is not None and not 0 < self.mask_power <= 16:
             raise SaesepError(f"mask power must be in (0, 16], got {self.mask_power}")
+        if self.wiener_iterations is not None:
+            self.wiener_iterations = check_iterations(self.wiener_iterations)
         if not MIN_SEGMENT <= self.segment_seconds <= MAX_SEGMENT:
             raise SaesepError(f"segment must be {MIN_SEGMENT:g} to {MAX_SEGMENT:g} seconds, got {self.segment_seconds}")
         if self.outputs is not None:
@@ -142,6 +164,12 @@ class _Engine:
         self.names = list(models)
         # the ratio mask's exponent per model: the option's, else the model's own
         self.powers = [mask_power(m) if opts.mask_power is None else opts.mask_power for m in models.values()]
+        # the Wiener filter's iterations per model (soft: one count for the models together)
+        if opts.mask == "soft":
+            self.iterations = [opts.wiener_iterations or 0] * len(models)
+        else:
+            self.iterations = [wiener_iterations(m) if opts.wiener_iterations is None else opts.wiener_iterations
+                               for m in models.values()]
         first = next(iter(models.values()))
         self.ops = _ops(first)
         self.dtype = self.ops.float32 if first.engine == "numpy" else \
@@ -243,7 +271,24 @@ class _Engine:
                                   centre * _sharpened(ops, e, cmag, p) for e, p in zip(est, self.powers)])
             else:  # unbounded; |Ŝ| with phase 0 where X = 0
                 outs = ops.stack([ops.where(cmag > 0, centre * (e / safe), e) for e in est])
+        if any(self.iterations) and self.ch == 2:
+            outs = self._wiener(outs, centre)
         return ops.to_numpy(ops.irfft(outs, n=self.n_fft) * self.win)
+
+    def _wiener(self, outs, centre):
+        """The multichannel Wiener filter on one segment's estimates ``(outputs, C, n, F)``."""
+        if self.opts.mask == "soft":  # the targets and what they leave, one model of the mixture
+            sources = self.ops.stack(list(outs) + [centre - outs.sum(0)])
+            return refine(sources, centre, self.iterations[0], keep=len(outs))
+        # each estimate against the mixture minus it, as the ratio mask sets them; models
+        # with the same count together
+        outs = list(outs)
+        for n in set(self.iterations) - {0}:
+            idx = [i for i, k in enumerate(self.iterations) if k == n]
+            est = self.ops.stack([outs[i] for i in idx])
+            for i, r in zip(idx, refine(self.ops.stack([est, centre[None] - est]), centre[None], n, keep=1)[0]):
+                outs[i] = r
+        return self.ops.stack(outs)
 
     def _overlap_add(self, frames: np.ndarray, f0: int, f1: int) -> None:
         """frames: windowed inverse FFTs ``(outputs, C, n, n_fft)`` of frames f0..f1-1, added

@@ -214,31 +214,38 @@ def test_info_on_empty_or_malformed_metadata_is_one_line(runner, tmp_path, meta_
     _one_line_error(runner.invoke(main, ["info", str(tmp_path / "m.pt")]))
 
 
-def test_info_shows_the_mask_exponent_a_model_file_records(runner, tiny_model, tmp_path):
+@pytest.mark.parametrize("key,value,line", [("mask_power", 1.5, "mask         ratio, exponent 1.5"),
+                                           ("wiener_iterations", 1, "post-filter  stereo Wiener filter, 1 EM iteration(s)")])
+def test_info_shows_the_separation_defaults_a_model_file_records(runner, tiny_model, tmp_path, key, value, line):
     import copy
 
     from saesep.model import save
 
     model = copy.deepcopy(tiny_model[1])
-    model.meta["mask_power"] = 1.5
-    save(model, tmp_path / "sharp.pt")
-    res = runner.invoke(main, ["info", str(tmp_path / "sharp.pt")])
+    model.meta[key] = value
+    save(model, tmp_path / "m.pt")
+    res = runner.invoke(main, ["info", str(tmp_path / "m.pt")])
     assert res.exit_code == 0, res.output
-    assert "mask         ratio, exponent 1.5" in res.output
-    assert "mask " not in runner.invoke(main, ["info", str(tiny_model[0])]).output
+    assert line in res.output
+    assert line.split()[0] + " " not in runner.invoke(main, ["info", str(tiny_model[0])]).output
 
 
-def test_evaluate_takes_the_ratio_mask_exponent(runner, tiny_model, track_folder, tmp_path):
+@pytest.mark.parametrize("flag,value,option,error", [("--mask-power", 2.0, "mask_power", "mask power must be in"),
+                                                      ("--niter", 2, "wiener_iterations", "Wiener iterations must be")])
+def test_evaluate_takes_the_separation_options(runner, tiny_model, track_folder, tmp_path, flag, value, option, error):
+    """The ratio mask's exponent and the Wiener filter's iterations reach the scores as
+    evaluate()'s keyword does; a bad value is one line."""
     from saesep.evaluation import evaluate
 
-    out = tmp_path / "p2.json"
+    out = tmp_path / "r.json"
     args = ["evaluate", "--data", str(track_folder), "-m", str(tiny_model[0]), "--metric", "sdr", "-q", "-j", "1"]
-    res = runner.invoke(main, args + ["--mask-power", "2", "--json", str(out)])
+    res = runner.invoke(main, args + [flag, str(value), "--json", str(out)])
     assert res.exit_code == 0, res.output
     got = json.loads(out.read_text())["median"]["saesep"]["SDR"]
-    want = evaluate(track_folder, model=tiny_model[0], metric="sdr", mask_power=2.0, jobs=1, progress=False)
+    want = evaluate(track_folder, model=tiny_model[0], metric="sdr", jobs=1, progress=False, **{option: value})
     assert got == pytest.approx(want["median"]["saesep"]["SDR"])
     assert got != pytest.approx(evaluate(track_folder, model=tiny_model[0], metric="sdr", jobs=1,
                                          progress=False)["median"]["saesep"]["SDR"])
-    bad = runner.invoke(main, args + ["--mask-power", "-1"])
-    assert bad.exit_code != 0 and "mask power must be in" in bad.output and "Traceback" not in bad.output
+    bad = runner.invoke(main, args + [flag, "-1"])
+    assert bad.exit_code != 0 and error in bad.output and "Traceback" not in bad.output
+

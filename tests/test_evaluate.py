@@ -122,6 +122,18 @@ def test_choose_mask_power_keeps_the_exponent_with_the_best_mean_sdr(track_folde
     assert means[best] == max(means.values())
 
 
+def test_choose_wiener_iterations_keeps_the_count_with_the_best_mean_sdr(track_folder, tiny_model):
+    from saesep.evaluation import choose_wiener_iterations
+
+    best, means = choose_wiener_iterations(tiny_model[0], [track_folder], split="test", counts=(0, 2), jobs=1)
+    for n in (0, 2):
+        res = evaluate(track_folder, "test", model=tiny_model[0], metric="sdr", wiener_iterations=n, jobs=1,
+                       progress=False)
+        assert means[n] == pytest.approx(np.mean([r["methods"]["saesep"]["SDR"] for r in res["tracks"]]), abs=1e-3)
+    assert means[0] != means[2]  # the count reaches the separation
+    assert means[best] == max(means.values())
+
+
 def test_a_bad_track_is_reported_and_the_others_scored(track_folder, tiny_model, tmp_path):
     split = _copy_tracks(track_folder / "test", tmp_path / "d" / "test", ["track00", "track01"])
     (split / "track01" / "bass.wav").write_bytes(b"RIFF broken")

@@ -12,6 +12,8 @@ from saesep.extract import extract_file
 from saesep.separation import SeparationOptions, separate
 from saesep.training import train
 
+from conftest import require
+
 
 def sdr(ref, est):
     return 10 * np.log10(np.sum(ref ** 2) / (np.sum((ref - est) ** 2) + 1e-12))
@@ -30,11 +32,18 @@ def test_extracted_bass_beats_passthrough(tiny_model, track_folder):
 
 
 def whole_file_reference(model, x, mask="ratio", power=2.0):
-    """The estimate from the STFT of the whole file (librosa) → network → mask → ISTFT,
+    """The estimate from the STFT of the whole file (librosa) → network → mask → ISTFT
+    (no Wiener filter: the tests of the masks run the separator with ``wiener_iterations=0``),
     written out from the definitions: ``ratio`` (the default) |Ŝ| at most |X| with the
     mixture phase, ``none`` |Ŝ| unbounded, ``soft`` X·Ŝᵖ/(Ŝᵖ + max(|X| − Ŝ, 0)ᵖ); with
     ``stereo="mid"`` the network sees |mean of the channels| and its ratio to that
     magnitude scales every channel."""
+    cfg = model.spectral
+    return spectral.istft(masked_spectrogram(model, x, mask, power)[0], cfg, x.shape[1])
+
+
+def masked_spectrogram(model, x, mask="ratio", power=2.0):
+    """The masked STFT of :func:`whole_file_reference`, and the mixture's STFT."""
     cfg = model.spectral
     spec = spectral.stft(x, cfg)  # (C, bins, frames)
     mag = np.abs(spec)
@@ -50,7 +59,7 @@ def whole_file_reference(model, x, mask="ratio", power=2.0):
         out = est * spectral.phase(spec)
     else:
         out = spec * est ** power / (est ** power + np.maximum(mag - est, 0) ** power + 1e-12)
-    return spectral.istft(out, cfg, x.shape[1])
+    return out, spec
 
 
 @pytest.mark.parametrize("hop,max_freq", [(192, 0.0), (128, 3000.0)])
@@ -68,7 +77,7 @@ def test_streamed_equals_whole_file_for_any_hop_and_band(track_folder, hop, max_
     net.add_layer("random")
     model = Model(net.eval(), cfg, "bass")
     ref = whole_file_reference(model, x)
-    streamed = separate(x, sr, model, SeparationOptions(segment_seconds=0.4, precision="float32"), block_seconds=0.3)["bass"]
+    streamed = separate(x, sr, model, SeparationOptions(wiener_iterations=0, segment_seconds=0.4, precision="float32"), block_seconds=0.3)["bass"]
     assert streamed.shape == x.shape
     assert np.abs(streamed - ref).max() < 1e-5  # the reference's estimate is zero above the band
 
@@ -79,16 +88,16 @@ def test_streamed_equals_whole_file_reference(tiny_model, track_folder):
     mix, sr = sf.read(track_folder / "test" / "track00" / "mixture.wav", dtype="float32", always_2d=True)
     x = mix.T
     ref = whole_file_reference(model, x)
-    streamed = separate(x, sr, model, SeparationOptions(segment_seconds=0.5, precision="float32"), block_seconds=0.3)["bass"]
+    streamed = separate(x, sr, model, SeparationOptions(wiener_iterations=0, segment_seconds=0.5, precision="float32"), block_seconds=0.3)["bass"]
     assert streamed.shape == x.shape
     assert np.abs(streamed - ref).max() < 1e-5
     # bfloat16 products (the default on CPUs with AMX): the same result to within -40 dB
-    low = separate(x, sr, model, SeparationOptions(segment_seconds=0.5, precision="bfloat16"), block_seconds=0.3)["bass"]
+    low = separate(x, sr, model, SeparationOptions(wiener_iterations=0, segment_seconds=0.5, precision="bfloat16"), block_seconds=0.3)["bass"]
     assert 10 * np.log10(((low - ref) ** 2).sum() / (ref ** 2).sum()) < -40
     # every mask: the block and segment sizes do not change the result
     for mask in ("none", "soft"):
-        a = separate(x, sr, model, SeparationOptions(mask=mask, segment_seconds=0.5), block_seconds=0.3)["bass"]
-        b = separate(x, sr, model, SeparationOptions(mask=mask, segment_seconds=30), block_seconds=30)["bass"]
+        a = separate(x, sr, model, SeparationOptions(wiener_iterations=0, mask=mask, segment_seconds=0.5), block_seconds=0.3)["bass"]
+        b = separate(x, sr, model, SeparationOptions(wiener_iterations=0, mask=mask, segment_seconds=30), block_seconds=30)["bass"]
         assert np.abs(a - b).max() < 1e-5, mask
 
 
@@ -103,7 +112,7 @@ def test_every_mask_and_mid_stereo_stream_to_the_whole_file_result(tiny_model, t
     x = mix.T[:, : 3 * sr]
     assert x.shape[0] == 2
     ref = whole_file_reference(model, x, mask)
-    opts = SeparationOptions(mask=mask, segment_seconds=0.5, precision="float32")
+    opts = SeparationOptions(wiener_iterations=0, mask=mask, segment_seconds=0.5, precision="float32")
     streamed = separate(x, sr, model, opts, block_seconds=0.3)["bass"]
     assert streamed.shape == x.shape
     assert np.abs(streamed - ref).max() < 5e-5  # float32 rounding (the unbounded mask amplifies it)
@@ -128,9 +137,9 @@ def test_ratio_mask_takes_the_exponent_the_model_file_records(tiny_model, track_
     ref = whole_file_reference(model, x, "soft", power=1.5)
     for engine in ("numpy", "torch"):
         loaded = load_models([tmp_path / "sharp.pt"], precision="float32", engine=engine)
-        out = separate(x, sr, loaded, SeparationOptions(precision="float32"))["bass"]
+        out = separate(x, sr, loaded, SeparationOptions(wiener_iterations=0, precision="float32"))["bass"]
         assert np.abs(out - ref).max() < 1e-5, engine
-    plain = separate(x, sr, loaded, SeparationOptions(precision="float32", mask_power=1.0))["bass"]
+    plain = separate(x, sr, loaded, SeparationOptions(wiener_iterations=0, precision="float32", mask_power=1.0))["bass"]
     assert np.abs(plain - whole_file_reference(model, x, "ratio")).max() < 1e-5
     assert np.abs(plain - ref).max() > 1e-3
 
@@ -145,6 +154,61 @@ def test_a_bad_recorded_mask_exponent_is_one_error(tiny_model, bad):
     with pytest.raises(SaesepError, match="bad mask exponent"):
         separate(x, 44100, model)
     assert separate(x, 44100, model, SeparationOptions(mask_power=1.0))["bass"].shape == x.shape
+
+
+def norbert_reference(model, x, mask="ratio"):
+    """The whole file's masked STFT refined by one EM iteration of norbert's multichannel
+    Wiener filter, the estimate against the mixture minus it, → ISTFT."""
+    norbert = require("norbert", "pip install 'saesep[test]'")
+    y, spec = masked_spectrogram(model, x, mask)
+    v = np.stack([np.abs(y), np.abs(spec - y)], -1).transpose(2, 1, 0, 3)  # frames, bins, channels, 2
+    out = norbert.wiener(v, spec.transpose(2, 1, 0).copy(), iterations=1)[..., 0].transpose(2, 1, 0)
+    return spectral.istft(out, model.spectral, x.shape[1])
+
+
+@pytest.mark.parametrize("engine,mask", [("numpy", "ratio"), ("torch", "ratio"), ("numpy", "soft")])
+def test_wiener_filter_on_a_stereo_segment_equals_norbert(tiny_model, track_folder, engine, mask):
+    """One segment (the whole excerpt): the separator's filter == norbert.wiener on the
+    whole file's masked estimate; with soft and one model the same two sources."""
+    from saesep.network import load_models
+
+    model = load_models([tiny_model[0]], precision="float32", engine=engine)
+    mix, sr = sf.read(track_folder / "test" / "track00" / "mixture.wav", dtype="float32", always_2d=True)
+    x = mix.T[:, : 3 * sr]
+    opts = SeparationOptions(mask=mask, wiener_iterations=1, segment_seconds=30, precision="float32")
+    out = separate(x, sr, model, opts)["bass"]
+    ref = norbert_reference(tiny_model[1], x, mask)
+    plain = whole_file_reference(tiny_model[1], x, mask)
+    err = lambda a: 10 * np.log10(((a - ref) ** 2).sum() / (ref ** 2).sum())  # noqa: E731
+    assert err(out) < -60
+    assert err(plain) > -30  # the filter changed the estimate
+
+
+def test_mono_input_is_left_as_the_mask_gives_it(tiny_model, track_folder):
+    mix, sr = sf.read(track_folder / "test" / "track00" / "mixture.wav", dtype="float32", always_2d=True)
+    x = mix.T[:1, : 2 * sr]
+    on = separate(x, sr, tiny_model[1], SeparationOptions(wiener_iterations=2))["bass"]
+    assert np.array_equal(on, separate(x, sr, tiny_model[1], SeparationOptions(wiener_iterations=0))["bass"])
+
+
+def test_the_wiener_iterations_a_model_file_records_are_its_default(tiny_model, track_folder, tmp_path):
+    import copy
+
+    from saesep.model import save
+
+    model = copy.deepcopy(tiny_model[1])
+    model.meta["wiener_iterations"] = 1
+    save(model, tmp_path / "w.pt")
+    model = load(tmp_path / "w.pt")
+    mix, sr = sf.read(track_folder / "test" / "track00" / "mixture.wav", dtype="float32", always_2d=True)
+    x = mix.T[:, : 2 * sr]
+    run = lambda **kw: separate(x, sr, model, SeparationOptions(precision="float32", **kw))["bass"]  # noqa: E731
+    assert np.array_equal(run(), run(wiener_iterations=1))
+    assert np.abs(run(wiener_iterations=0) - whole_file_reference(model, x)).max() < 1e-5
+    assert np.abs(run() - run(wiener_iterations=0)).max() > 1e-3
+    model.meta["wiener_iterations"] = -2
+    with pytest.raises(SaesepError, match="bad Wiener iteration count"):
+        run()
 
 
 @pytest.mark.parametrize("sr,channels", [(22050, 1), (44100, 2), (48000, 2), (44100, 1)])

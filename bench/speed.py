@@ -7,7 +7,7 @@ Usage: python bench/speed.py [--seconds 240] [--model saesep/models/lead.pt] [--
 (default model: the built-in bass, what `saesep extract song.wav` runs)
        python bench/speed.py --roles --no-umx --name speed_cpu_roles
 (also the built-in other alone, `-t other` — the four built-ins, other taking half of what
-they leave — and `-t all`)
+they leave — and `-t all`, with and without the stereo Wiener filter the models record)
 """
 
 from __future__ import annotations
@@ -91,7 +91,8 @@ def roles_speed(song, seconds: float, device: str) -> dict:
     ms = load_models(list(builtin.available().values()), device)
     runs = (("other alone", {"other": ms["other"]}, SeparationOptions()),
             ("-t other (four models, other with half the rest)", ms, SeparationOptions(outputs=("other",))),
-            ("-t all", ms, SeparationOptions()))
+            ("-t all", ms, SeparationOptions()),
+            ("-t all --niter 0 (no Wiener filter)", ms, SeparationOptions(wiener_iterations=0)))
     out = {}
     for label, models, opts in runs:
         wall = timed_extract(song, models, opts)

@@ -234,7 +234,8 @@ def evaluate(data, split: str = "test", model=None, target: str | None = None, m
     metric: ``bss`` (museval BSS Eval v4, 1-s windows) or ``sdr`` (the Music Demixing
         Challenge's whole-track SDR, no SIR/SAR/ISR; hundreds of times faster).
     mask_power, wiener_iterations: saesep's separation options (default: each model's own
-        exponent, and the default filter; see :class:`~saesep.separation.SeparationOptions`).
+        exponent and filter; see :class:`~saesep.separation.SeparationOptions`); the result
+        records them (``separation``, None for the models' own).
     """
     from tqdm.auto import tqdm
 
@@ -300,7 +301,7 @@ def evaluate(data, split: str = "test", model=None, target: str | None = None, m
         agg[m] = {k: _median([r["methods"][m][k] for r in scored]) for k in ("SDR", "SIR", "SAR", "ISR", "SI-SDR")}
     return {"data": str(data), "split": split, "target": target, "metric": metric,
             "model": (paths[0] if len(paths) == 1 else paths) if paths else None,
-            "rest_to": rest if paths else None,
+            "rest_to": rest if paths else None, "separation": options,
             "spectral": to_dict(spectral), "tracks": rows, "median": agg,
             "counts": {"scored": len(scored), "skipped": sum("skipped" in r for r in rows),
                        "failed": sum("error" in r for r in rows)}}

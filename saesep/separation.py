@@ -36,25 +36,34 @@ def compute_dtype(precision: str, device="cpu", macs_per_frame: int = 0):
     return torch.bfloat16 if prec == "bfloat16" else torch.float32
 
 
+def check_mask_power(p) -> float:
+    """``p`` as a mask exponent, in (0, 16], or a one-line error (NaN, strings and booleans too)."""
+    if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)) or not 0 < p <= 16:
+        raise SaesepError(f"mask power must be in (0, 16], got {p!r}")
+    return float(p)
+
+
+def _recorded(model, key: str, default, check, what: str, flag: str):
+    """The separation default ``model``'s file records (``meta[key]``, else ``default``),
+    passed through ``check``; a bad one is a one-line error naming the model."""
+    value = model.meta.get(key, default)
+    try:
+        return check(value)
+    except SaesepError:
+        raise SaesepError(f"the '{model.target}' model records a bad {what} ({value!r}); give {flag}") from None
+
+
 def mask_power(model) -> float:
     """The exponent of ``model``'s ratio mask: the one its file records (``meta["mask_power"]``,
     e.g. chosen with :func:`saesep.evaluation.choose_mask_power`), else 1."""
-    p = model.meta.get("mask_power", 1.0)
-    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 < p <= 16:  # NaN fails too
-        raise SaesepError(f"the '{model.target}' model records a bad mask exponent ({p!r}); give --mask-power")
-    return float(p)
+    return _recorded(model, "mask_power", 1.0, check_mask_power, "mask exponent", "--mask-power")
 
 
 def wiener_iterations(model) -> int:
     """The EM iterations of the stereo Wiener filter on ``model``'s estimates: the count its
     file records (``meta["wiener_iterations"]``, e.g. chosen with
     :func:`saesep.evaluation.choose_wiener_iterations`), else 0."""
-    n = model.meta.get("wiener_iterations", 0)
-    try:
-        return check_iterations(n)
-    except SaesepError:
-        raise SaesepError(f"the '{model.target}' model records a bad Wiener iteration count ({n!r}); "
-                          "give --niter") from None
+    return _recorded(model, "wiener_iterations", 0, check_iterations, "Wiener iteration count", "--niter")
 
 
 def _sharpened(ops, e, cmag, p: float):
@@ -114,8 +123,8 @@ class SeparationOptions:
             raise SaesepError(f"unknown mask '{self.mask}' (choose {', '.join(MASKS)})")
         if not 0 < self.rest_share <= 1:  # also refuses NaN
             raise SaesepError(f"rest share must be in (0, 1], got {self.rest_share}")
-        if self.mask_power is not None and not 0 < self.mask_power <= 16:
-            raise SaesepError(f"mask power must be in (0, 16], got {self.mask_power}")
+        if self.mask_power is not None:
+            self.mask_power = check_mask_power(self.mask_power)
         if self.wiener_iterations is not None:
             self.wiener_iterations = check_iterations(self.wiener_iterations)
         if not MIN_SEGMENT <= self.segment_seconds <= MAX_SEGMENT:

@@ -11,6 +11,7 @@ learnt from the training stems).
 
 from __future__ import annotations
 
+import itertools
 import os
 import warnings
 from pathlib import Path
@@ -307,42 +308,34 @@ def evaluate(data, split: str = "test", model=None, target: str | None = None, m
                        "failed": sum("error" in r for r in rows)}}
 
 
-MASK_POWERS = (1.0, 1.5, 2.0)  # the ratio-mask exponents choose_mask_power tries
-WIENER_COUNTS = (0, 1)  # the Wiener filter's iteration counts choose_wiener_iterations tries
+# the separation options a built-in model chooses among, every combination (scripts/make_models.py)
+OPTION_GRID = {"wiener_iterations": (0, 1), "mask_power": (1.0, 0.75, 0.5)}
 
 
-def _choose(option: str, values, model, corpora, split, jobs, progress) -> tuple:
-    """The value of the separation ``option`` with the highest mean SDR (the Music Demixing
-    Challenge's) over the tracks of ``split`` of every corpus in ``corpora`` taken together;
-    ties keep the earlier value. Returns ``(value, {value: mean SDR})``."""
-    means = {}
-    for v in values:
+def choose_options(model, corpora, grid: dict | None = None, split: str = "valid", jobs: int | None = None,
+                   progress: bool = False) -> tuple[dict, list[dict]]:
+    """The combination of separation options (keyword arguments of :func:`evaluate`:
+    ``mask_power``, ``wiener_iterations``) with the highest mean SDR (the Music Demixing
+    Challenge's) over the tracks of ``split`` of every corpus in ``corpora`` taken together.
+
+    grid: ``{option: values}``, every combination is scored (default :data:`OPTION_GRID`);
+        ties keep the earlier combination in the grid's order.
+    Returns ``(best, scores)``: the best combination as a dict, and every combination with
+    its ``mean_sdr``. The tracks should sound like the music the model will separate: for
+    the built-in models, choices made on valid splits played by the training instruments
+    did not carry over to unseen ones (docs/experiments.md)."""
+    grid = OPTION_GRID if grid is None else grid
+    scores = []
+    for values in itertools.product(*grid.values()):
+        options = dict(zip(grid, values))
         sdr = []
         for data in corpora:
             res = evaluate(data, split, model=model, methods=["saesep"], jobs=jobs, progress=progress,
-                           metric="sdr", **{option: v})
+                           metric="sdr", **options)
             sdr += [r["methods"]["saesep"]["SDR"] for r in res["tracks"] if "methods" in r]
-        means[v] = round(float(np.mean(sdr)), 4)
-    return max(values, key=lambda v: means[v]), means
-
-
-def choose_mask_power(model, corpora, split: str = "valid", powers=MASK_POWERS, jobs: int | None = None,
-                      progress: bool = False) -> tuple[float, dict]:
-    """The exponent of ``model``'s ratio mask (:class:`~saesep.separation.SeparationOptions`)
-    with the highest mean SDR over the tracks of ``split`` of ``corpora`` together (:func:`_choose`).
-    Returns ``(power, {power: mean SDR})``. The tracks should sound like the music the model
-    will separate: for the built-in models, a choice made on valid splits played by the
-    training instruments did not carry over to unseen ones (docs/experiments.md)."""
-    return _choose("mask_power", powers, model, corpora, split, jobs, progress)
-
-
-def choose_wiener_iterations(model, corpora, split: str = "valid", counts=WIENER_COUNTS, jobs: int | None = None,
-                             progress: bool = False) -> tuple[int, dict]:
-    """The EM iterations of the stereo Wiener filter for ``model`` with the highest mean SDR
-    over the tracks of ``split`` of ``corpora`` together (:func:`_choose`); ties keep the
-    smaller count. Returns ``(count, {count: mean SDR})``. For the built-in models the
-    corpora are valid splits played by instruments the models never heard (docs/models.md)."""
-    return _choose("wiener_iterations", counts, model, corpora, split, jobs, progress)
+        scores.append({**options, "mean_sdr": round(float(np.mean(sdr)), 4)})
+    best = max(scores, key=lambda s: s["mean_sdr"])  # the first of equals
+    return {k: best[k] for k in grid}, scores
 
 
 def _median(values) -> float:

@@ -55,14 +55,14 @@ def _recorded(model, key: str, default, check, what: str, flag: str):
 
 def mask_power(model) -> float:
     """The exponent of ``model``'s ratio mask: the one its file records (``meta["mask_power"]``,
-    e.g. chosen with :func:`saesep.evaluation.choose_mask_power`), else 1."""
+    e.g. chosen with :func:`saesep.evaluation.choose_options`), else 1."""
     return _recorded(model, "mask_power", 1.0, check_mask_power, "mask exponent", "--mask-power")
 
 
 def wiener_iterations(model) -> int:
     """The EM iterations of the stereo Wiener filter on ``model``'s estimates: the count its
     file records (``meta["wiener_iterations"]``, e.g. chosen with
-    :func:`saesep.evaluation.choose_wiener_iterations`), else 0."""
+    :func:`saesep.evaluation.choose_options`), else 0."""
     return _recorded(model, "wiener_iterations", 0, check_iterations, "Wiener iteration count", "--niter")
 
 

@@ -8,7 +8,8 @@
 2. trains one model per role on the training tracks of all three, validated on the band
    corpus's valid split (drums: on the band and the classical valid splits together), with
    the default preset, the role's overrides and a fixed seed;
-3. chooses the iterations of its stereo Wiener filter, 0 or 1, on valid splits played by
+3. chooses its separation options, the iterations of its stereo Wiener filter (0 or 1)
+   and the exponent of its ratio mask (1, 0.75 or 0.5), together on valid splits played by
    instruments no model heard (the band and the classical valid pieces on the OPL3 FM
    synthesizer: ``apt-get install opl3-soundfont``): the highest mean SDR;
 4. scores it on the band and the classical test splits (median of the Music Demixing
@@ -32,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from saesep import corpus, model as model_io  # noqa: E402
-from saesep.evaluation import choose_wiener_iterations, evaluate  # noqa: E402
+from saesep.evaluation import choose_options, evaluate  # noqa: E402
 from saesep.config import to_dict  # noqa: E402
 from saesep.training import configs, train  # noqa: E402
 
@@ -83,7 +84,7 @@ def main() -> None:
     ap.add_argument("--out", default=str(ROOT / "saesep" / "models"))
     ap.add_argument("--work", default=str(ROOT / "corpora" / "models-work"))
     ap.add_argument("--shipped", action="store_true",
-                    help="Do not train: choose the Wiener filter of the models in --out again, score and store them.")
+                    help="Do not train: choose the separation options of the models in --out again, score and store them.")
     args = ap.parse_args()
     base = Path(args.corpora)
     for name, spec in {**CORPORA, **UNSEEN_VALID}.items():
@@ -110,13 +111,13 @@ def main() -> None:
             else:
                 print(f"{role}: {full} was trained with these settings on these corpora; scoring it")
         secs = m.history.get("train_seconds", time.time() - t)
-        iters, means = choose_wiener_iterations(full, [base / name for name in UNSEEN_VALID])
-        print(f"{role}: Wiener filter {iters} iteration(s) (unseen-instrument valid mean SDR "
-              + ", ".join(f"{n}: {v:.3f}" for n, v in means.items()) + ")")
+        options, scores = choose_options(full, [base / name for name in UNSEEN_VALID])
+        print(f"{role}: chose {options} (unseen-instrument valid mean SDR: "
+              + ", ".join(f"{s}" for s in scores) + ")")
         test = {}
         for label, name in TEST_CORPORA.items():
             res = evaluate(base / name, "test", model=full, methods=["saesep", "mixture", "irm1"], progress=False,
-                           metric="sdr", wiener_iterations=iters)
+                           metric="sdr", **options)
             (work / f"{role}.{label}.eval.json").write_text(json.dumps(res, indent=1))
             test[label] = {k: round(v["SDR"], 2) for k, v in res["median"].items()}
             print(f"{role}: {label} test SDR {test[label]['saesep']:.2f} dB "
@@ -128,9 +129,10 @@ def main() -> None:
                 "hours_train": hours,
                 "train_seconds": round(secs, 1),
             })
+        m.meta.pop("wiener_valid_sdr", None)  # the filter was once chosen alone
         m.meta.update({
-            "wiener_iterations": iters,
-            "wiener_valid_sdr": {"corpora": list(UNSEEN_VALID), "mean_sdr": means},
+            **options,
+            "options_valid_sdr": {"corpora": list(UNSEEN_VALID), "scores": scores},
             "test_sdr": test,
             "test_metric": "whole-track SDR of the Music Demixing Challenge (saesep evaluate --metric sdr)",
         })

@@ -111,27 +111,19 @@ def _copy_tracks(src, dst, names):
     return dst
 
 
-def test_choose_mask_power_keeps_the_exponent_with_the_best_mean_sdr(track_folder, tiny_model):
-    from saesep.evaluation import choose_mask_power
+def test_choose_options_keeps_the_combination_with_the_best_mean_sdr(track_folder, tiny_model):
+    from saesep.evaluation import choose_options
 
-    best, means = choose_mask_power(tiny_model[0], [track_folder], split="test", powers=(1.0, 4.0), jobs=1)
-    for p in (1.0, 4.0):
-        res = evaluate(track_folder, "test", model=tiny_model[0], metric="sdr", mask_power=p, jobs=1, progress=False)
-        assert means[p] == pytest.approx(np.mean([r["methods"]["saesep"]["SDR"] for r in res["tracks"]]), abs=1e-3)
-    assert means[1.0] != means[4.0]  # the exponent reaches the separation
-    assert means[best] == max(means.values())
-
-
-def test_choose_wiener_iterations_keeps_the_count_with_the_best_mean_sdr(track_folder, tiny_model):
-    from saesep.evaluation import choose_wiener_iterations
-
-    best, means = choose_wiener_iterations(tiny_model[0], [track_folder], split="test", counts=(0, 2), jobs=1)
-    for n in (0, 2):
-        res = evaluate(track_folder, "test", model=tiny_model[0], metric="sdr", wiener_iterations=n, jobs=1,
-                       progress=False)
-        assert means[n] == pytest.approx(np.mean([r["methods"]["saesep"]["SDR"] for r in res["tracks"]]), abs=1e-3)
-    assert means[0] != means[2]  # the count reaches the separation
-    assert means[best] == max(means.values())
+    grid = {"wiener_iterations": (0, 2), "mask_power": (1.0, 4.0)}
+    best, scores = choose_options(tiny_model[0], [track_folder], grid, split="test", jobs=1)
+    assert [(s["wiener_iterations"], s["mask_power"]) for s in scores] == [(0, 1.0), (0, 4.0), (2, 1.0), (2, 4.0)]
+    for s in scores:
+        res = evaluate(track_folder, "test", model=tiny_model[0], metric="sdr", jobs=1, progress=False,
+                       wiener_iterations=s["wiener_iterations"], mask_power=s["mask_power"])
+        assert s["mean_sdr"] == pytest.approx(np.mean([r["methods"]["saesep"]["SDR"] for r in res["tracks"]]), abs=1e-3)
+    assert len({s["mean_sdr"] for s in scores}) == 4  # both options reach the separation
+    top = max(scores, key=lambda s: s["mean_sdr"])
+    assert best == {"wiener_iterations": top["wiener_iterations"], "mask_power": top["mask_power"]}
 
 
 def test_a_bad_track_is_reported_and_the_others_scored(track_folder, tiny_model, tmp_path):

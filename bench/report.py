@@ -138,7 +138,7 @@ def speed() -> list[str]:
     d = load("speed_cpu")
     if d:
         lines += [f"`python bench/speed.py` ({machine(d)}; a 240-s stereo 44.1 kHz song, in one process, "
-                  "after a warm-up run):", "", "| run | wall s | × real time |", "|---|---|---|"]
+                  "the fastest of 3 runs after a warm-up run):", "", "| run | wall s | × real time |", "|---|---|---|"]
         for k, v in d.items():
             if isinstance(v, dict) and "x_realtime" in v:
                 lines.append(f"| {k} | {v['wall_s']} | {v['x_realtime']} |")

@@ -4,7 +4,7 @@ saesep vs Open-Unmix's model on the same file and machine, and how close the net
 is to the CPU's matrix-multiply limit.
 
 Usage: python bench/speed.py [--seconds 240] [--model saesep/models/lead.pt] [--device cpu] [--name speed_cpu_lead]
-(default model: the built-in bass, what `saesep extract song.wav` runs)
+(default model: the built-in bass, what `saesep extract song.wav` runs; each run the fastest of 3)
        python bench/speed.py --roles --no-umx --name speed_cpu_roles
 (also the built-in other alone, `-t other` — the four built-ins, other taking half of what
 they leave — and `-t all`, with and without the stereo Wiener filter the models record)
@@ -77,12 +77,16 @@ def umx_speed(path, seconds: float, device: str) -> dict:
     return {"wall_s": round(wall, 2), "x_realtime": round(seconds / wall, 1), "config": "OpenUnmix n_fft 4096 hop 1024 hidden 512, 1 target, niter 1 (untrained weights: same cost; EM needs the residual as a second source)"}
 
 
-def timed_extract(song, models, opts) -> float:
-    """Wall seconds of one extraction of ``song``, after a warm-up run (page cache, threads)."""
+def timed_extract(song, models, opts, repeats: int = 3) -> float:
+    """Wall seconds of an extraction of ``song``: the fastest of ``repeats`` runs, after a
+    warm-up run (page cache, threads); the fastest is the least disturbed by other processes."""
     extract_file(song, models, WORK / "out_warm", opts)
-    t = time.time()
-    extract_file(song, models, WORK / "out", opts)
-    return time.time() - t
+    walls = []
+    for _ in range(repeats):
+        t = time.time()
+        extract_file(song, models, WORK / "out", opts)
+        walls.append(time.time() - t)
+    return min(walls)
 
 
 def roles_speed(song, seconds: float, device: str) -> dict:
@@ -119,7 +123,8 @@ def main():
     runs = (("saesep", "auto", SeparationOptions()),
             ("saesep --precision float32", "float32", SeparationOptions(precision="float32")),
             ("saesep --precision bfloat16 (torch)", "bfloat16", SeparationOptions(precision="bfloat16")),
-            ("saesep --stereo mid", "auto", None))
+            ("saesep --stereo mid", "auto", None),
+            ("saesep --niter 0 (no Wiener filter)", "auto", SeparationOptions(wiener_iterations=0)))
     for label, precision, opts in runs:
         m = next(iter(load_models([path], args.device, precision).values()))
         if opts is None:

@@ -9,6 +9,7 @@ The separator's code is written once against the few operations below.
 from __future__ import annotations
 
 import functools
+import os
 
 import numpy as np
 
@@ -32,6 +33,31 @@ def cpu_has_amx() -> bool:
     except OSError:
         pass
     return False
+
+
+# glibc hands freed blocks of 128 KB and more straight back to the system, so each of the
+# separator's segment-sized temporaries (hundreds of KB) is a fresh mapping whose pages fault
+# in again: about half the time of a small model's extraction (bench/speed.py). Freed memory
+# is kept for reuse instead, up to these sizes (glibc's own ceiling for its adaptive threshold).
+MMAP_THRESHOLD = 16 << 20
+TRIM_THRESHOLD = 32 << 20
+_MALLOC_ENV = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_")
+
+
+@functools.lru_cache(maxsize=1)
+def reuse_freed_memory() -> bool:
+    """Raise glibc's mmap and trim thresholds for this process (once); False where there is
+    no glibc ``mallopt`` (macOS, Windows) or the user set them (``MALLOC_*_`` variables)."""
+    if any(k in os.environ for k in _MALLOC_ENV):
+        return False
+    try:
+        import ctypes
+
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError, TypeError):
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3  # malloc.h
+    return bool(mallopt(m_mmap_threshold, MMAP_THRESHOLD)) and bool(mallopt(m_trim_threshold, TRIM_THRESHOLD))
 
 
 def choose_engine(device: str, precision: str = "auto", macs_per_frame: int = 0,

@@ -15,7 +15,7 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 
 from . import audio as audio_io
-from .backend import PRECISIONS, NumpyOps, TorchOps, choose_engine
+from .backend import PRECISIONS, NumpyOps, TorchOps, choose_engine, reuse_freed_memory
 from .config import SpectralConfig
 from .errors import SaesepError
 from .models import auto_rest_target
@@ -157,6 +157,7 @@ class _Engine:
     """Streaming STFT → networks → ISTFT at the models' sample rate, for C channels."""
 
     def __init__(self, models: dict, channels: int, opts: SeparationOptions):
+        reuse_freed_memory()  # segment-sized temporaries reuse freed memory
         self.models, self.opts = models, opts
         cfg = next(iter(models.values())).spectral
         self.cfg = cfg

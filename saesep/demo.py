@@ -18,7 +18,9 @@ DEMO_DIR = Path(__file__).resolve().parent / "data" / "demo"  # package data: wo
 
 
 def run_demo(out_dir="out", song=None, echo=print) -> dict:
-    """Extract all roles (default ratio mask, and the soft mask) into ``out_dir``; returns ``{role: {method: SDR}}``."""
+    """Extract all roles into ``out_dir``: with each model's own separation options (its ratio-mask
+    exponent and Wiener filter) into ``default/``, and with the soft mask over all roles into ``soft/``;
+    returns ``{role: {method: SDR}}``."""
     try:
         from .evaluation import bss_eval
 
@@ -41,7 +43,7 @@ def run_demo(out_dir="out", song=None, echo=print) -> dict:
     mix, sr = audio_io.read(mix_path)
     echo(f"demo song: {mix_path} ({mix.shape[1] / sr:.1f} s, {sr} Hz, {mix.shape[0]} channels); {metric}")
     results = {}
-    for label, opts, sub in (("ratio mask", SeparationOptions(), "ratio"), ("soft mask", SeparationOptions(mask="soft"), "wiener")):
+    for label, opts, sub in (("default", SeparationOptions(), "default"), ("soft mask", SeparationOptions(mask="soft"), "soft")):
         res = extract_file(mix_path, models, Path(out_dir) / sub, opts, template="{target}.{ext}")
         for target, path in res.outputs.items():
             ref_path = next(iter(sorted(song.glob(f"{target}.*"))), None)

@@ -66,4 +66,4 @@ def test_demo_command(tmp_path):
     assert res.exit_code == 0, res.output
     lines = [l for l in res.output.splitlines() if "SDR" in l and "passthrough" in l]
     assert len(lines) == 8
-    assert sorted(p.name for p in (tmp_path / "ratio").iterdir()) == ["bass.wav", "drums.wav", "lead.wav", "other.wav"]
+    assert sorted(p.name for p in (tmp_path / "default").iterdir()) == ["bass.wav", "drums.wav", "lead.wav", "other.wav"]

@@ -7,11 +7,15 @@ Usage: python bench/quality.py [--data corpora/medium] [--tracks 12] [--targets 
                                [--methods saesep,open-unmix,mixture,irm1] [--umx-cpu-scale 1]
 Open-Unmix gets the CPU seconds recorded in saesep's model file (training threads and loaders
 together); a trained Open-Unmix model is kept under bench/work/ and reused for the same budget.
+--umx-scores FILE takes Open-Unmix's per-track scores from an earlier results file of this
+benchmark instead (when its model is no longer kept and only saesep's separation changed):
+they depend only on that model and the tracks, and its budget must be the one saesep's file gives.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 
@@ -40,6 +44,8 @@ def main():
     ap.add_argument("--name", default="quality", help="results file name under bench/results/")
     ap.add_argument("--umx-cpu-scale", type=float, default=1.0,
                     help="Open-Unmix's CPU budget as a multiple of saesep's training CPU time (1: equal)")
+    ap.add_argument("--umx-scores", default=None, metavar="FILE",
+                    help="Open-Unmix's per-track scores from an earlier results file (bench/results/NAME.json)")
     ap.add_argument("--methods", default=None, help="comma-separated subset of: saesep, saesep-wiener, "
                     f"{', '.join(ORACLES)}, nmf, open-unmix (default: all)")
     args = ap.parse_args()
@@ -61,9 +67,16 @@ def main():
             nmf = NMFBaseline(model.spectral).fit(train[:60], target)
             extra["nmf_fit_seconds"] = round(time.time() - t0, 1)
         umx_model = None
-        if not args.no_umx and umx_bench.available():
-            # the CPU time saesep's training took (all its threads and loaders); older files: 2 cores x wall time
-            cpu_budget = args.umx_cpu_scale * (model.history.get("cpu_seconds") or 2 * (model.meta.get("train_seconds") or 300))
+        # the CPU time saesep's training took (all its threads and loaders); older files: 2 cores x wall time
+        cpu_budget = args.umx_cpu_scale * (model.history.get("cpu_seconds") or 2 * (model.meta.get("train_seconds") or 300))
+        earlier = None
+        if args.umx_scores:
+            earlier = json.loads(Path(args.umx_scores).read_text())["targets"][target]
+            if abs(earlier["open-unmix"]["cpu_budget_s"] - cpu_budget) > 1:
+                raise SystemExit(f"{args.umx_scores}: Open-Unmix had {earlier['open-unmix']['cpu_budget_s']} CPU s, "
+                                 f"not {cpu_budget:.1f}")
+            extra["open-unmix"] = {**earlier["open-unmix"], "scores_from": args.umx_scores}
+        elif not args.no_umx and umx_bench.available():
             # the same training tracks as saesep's model: the corpus and its extra renders (make_models)
             named = model.meta.get("data")  # folder names beside --data (make_models); older files: extra renders
             extra_roots = ([Path(args.data).parent / n for n in named if n != Path(args.data).name]
@@ -91,6 +104,9 @@ def main():
         per_track: dict = {}
         for (name, m), sc in score_all(jobs):
             per_track.setdefault(name, {})[m] = sc
+        if earlier is not None:
+            for name in per_track:
+                per_track[name]["open-unmix"] = earlier["per_track"][name]["open-unmix"]
         methods = list(next(iter(per_track.values())))
         med = {m: {k: float(np.nanmedian([per_track[n][m][k] for n in per_track])) for k in ("SDR", "SIR", "SAR", "SI-SDR")}
                for m in methods}

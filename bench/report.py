@@ -30,28 +30,44 @@ def machine(d: dict) -> str:
     return f"{m.get('cpu', '?')}, {m.get('cores', '?')} cores, torch {m.get('torch', '?')}, {m.get('date', '?')}"
 
 
+def _museval_rows(label: str) -> list[str]:
+    """Rows of the museval table of the ``label`` test split: on the band split from the Open-Unmix
+    comparison (``umx_band_ROLE.json``, which scores saesep, IRM1 and passthrough with museval on the
+    same tracks), else from ``museval_LABEL_ROLE.json``."""
+    rows = []
+    for role in ROLES:
+        if label == "band":
+            r = (load(f"umx_band_{role}") or {}).get("targets", {}).get(role)
+            med, n = (r["median"], len(r["per_track"])) if r else (None, 0)
+        else:
+            d = load(f"museval_{label}_{role}")
+            med, n = (d["median"], d["counts"]["scored"]) if d else (None, 0)
+        if not med:
+            continue
+        s, mix, irm = med["saesep"], med["mixture"]["SDR"], med["irm1"]["SDR"]
+        rows.append(f"| {role} | {n} | {s['SDR']:.2f} | {s['SIR']:.2f} | {s['SAR']:.2f} | {mix:.2f} | {irm:.2f} | "
+                    f"{100 * gap_closed(s['SDR'], mix, irm):.0f} % |")
+    return rows
+
+
 def quality() -> list[str]:
-    """museval tables of the built-in models, one per corpus with results (``museval_LABEL_ROLE.json``)."""
+    """museval tables of the built-in models, one per test split with results."""
     lines = []
     for label, data in MUSEVAL_CORPORA.items():
-        rows = []
-        for role in ROLES:
-            d = load(f"museval_{label}_{role}")
-            if not d:
-                continue
-            med, n = d["median"], d["counts"]["scored"]
-            s, mix, irm = med["saesep"], med["mixture"]["SDR"], med["irm1"]["SDR"]
-            rows.append(f"| {role} | {n} | {s['SDR']:.2f} | {s['SIR']:.2f} | {s['SAR']:.2f} | {mix:.2f} | {irm:.2f} | "
-                        f"{100 * gap_closed(s['SDR'], mix, irm):.0f} % |")
-        if rows:
-            lines += [f"## Quality on the {label} test split (museval)", "",
-                      "The built-in models, median over the split's tracks of museval BSS Eval v4 (1-s windows, "
-                      "median over windows); IRM1 is the ideal ratio mask on the model's own STFT, passthrough the "
-                      "mixture itself; `other` is the model alone. Command: `saesep evaluate --data "
-                      f"{data} --split test -t ROLE -m saesep/models/ROLE.pt --method saesep,irm1,mixture "
-                      f"--json bench/results/museval_{label}_ROLE.json`.", "",
-                      "| role | tracks | SDR | SIR | SAR | passthrough SDR | IRM1 SDR | gap closed |",
-                      "|---|---|---|---|---|---|---|---|"] + rows + [""]
+        rows = _museval_rows(label)
+        if not rows:
+            continue
+        command = ("`python bench/quality.py --data corpora/band-medium --targets ROLE --tracks 60 --methods "
+                   "saesep,open-unmix,irm1,mixture --no-nmf --umx-cpu-scale 4 --name umx_band_ROLE` (the Open-Unmix "
+                   "comparison below)" if label == "band" else
+                   f"`saesep evaluate --data {data} --split test -t ROLE -m saesep/models/ROLE.pt --metric bss "
+                   f"--method saesep,irm1,mixture --json bench/results/museval_{label}_ROLE.json`")
+        lines += [f"## Quality on the {label} test split (museval)", "",
+                  "The built-in models, median over the split's tracks of museval BSS Eval v4 (1-s windows, "
+                  "median over windows); IRM1 is the ideal ratio mask on the model's own STFT, passthrough the "
+                  f"mixture itself; `other` is the model alone. Command: {command}.", "",
+                  "| role | tracks | SDR | SIR | SAR | passthrough SDR | IRM1 SDR | gap closed |",
+                  "|---|---|---|---|---|---|---|---|"] + rows + [""]
     return lines[:-1]
 
 

@@ -37,8 +37,9 @@ def cpu_has_amx() -> bool:
 
 # glibc hands freed blocks of 128 KB and more straight back to the system, so each of the
 # separator's segment-sized temporaries (hundreds of KB) is a fresh mapping whose pages fault
-# in again: about half the time of a small model's extraction (bench/speed.py). Freed memory
-# is kept for reuse instead, up to these sizes (glibc's own ceiling for its adaptive threshold).
+# in again: about a fifth of the default model's extraction time, most of it in the Wiener
+# filter (bench/speed.py). Freed memory is kept for reuse instead, up to these sizes (below
+# the 32 MB ceiling of glibc's own adaptive threshold).
 MMAP_THRESHOLD = 16 << 20
 TRIM_THRESHOLD = 32 << 20
 _MALLOC_ENV = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_")

@@ -129,7 +129,6 @@ def main() -> None:
                 "hours_train": hours,
                 "train_seconds": round(secs, 1),
             })
-        m.meta.pop("wiener_valid_sdr", None)  # the filter was once chosen alone
         m.meta.update({
             **options,
             "options_valid_sdr": {"corpora": list(UNSEEN_VALID), "scores": scores},

@@ -55,6 +55,9 @@ class SpectralConfig:
         _choice(self, "stereo")
         if self.hop <= 0 or self.hop > self.n_fft:
             raise SaesepError(f"hop must be in 1..n_fft, got {self.hop}")
+        if self.context < 0 or self.context_stride < 1:
+            raise SaesepError(f"context must be 0 or more and context_stride 1 or more, "
+                              f"got {self.context} and {self.context_stride}")
         if self.max_freq < 0:
             raise SaesepError(f"max_freq must be 0 (all bins) or a frequency in Hz, got {self.max_freq}")
         if self.net_bins < 2:
@@ -243,6 +246,7 @@ TRAIN_OPTIONS = {
     "hop": "STFT hop in samples.",
     "window": "STFT window.",
     "context": "Context frames C on each side of the centre frame.",
+    "context_stride": "Frames between neighbouring context frames (2: every other frame, twice the span at the same cost).",
     "max_freq": "The network sees and estimates only the bins up to this frequency in Hz (0: all); silence above it.",
     "seed": "Random seed (same seed, same data, same model).",
     "checkpoint_minutes": "Also checkpoint inside a stage every this many minutes.",

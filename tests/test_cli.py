@@ -114,11 +114,19 @@ def test_every_config_option_of_train_reaches_the_model_it_writes(runner, track_
     out = tmp_path / "m.pt"
     res = runner.invoke(main, ["train", "--data", str(track_folder), "--out", str(out), "--preset", "tiny", "-q",
                                "--layers", "1", "--iters-per-layer", "20", "--finetune-iters", "0",
-                               "--pool-refresh", "4096", "--ridge", "0.001", "--hop", "128", "--sampling", "aligned"])
+                               "--pool-refresh", "4096", "--ridge", "0.001", "--hop", "128", "--sampling", "aligned",
+                               "--context-stride", "3"])
     assert res.exit_code == 0, res.output
     m = load(out)
-    assert (m.train.pool_refresh, m.train.ridge, m.spectral.hop, m.train.sampling) == \
-        (4096, 0.001, 128, "aligned")
+    assert (m.train.pool_refresh, m.train.ridge, m.spectral.hop, m.train.sampling, m.spectral.context_stride) == \
+        (4096, 0.001, 128, "aligned", 3)
+
+
+def test_a_context_stride_of_zero_is_one_line(runner, track_folder, tmp_path):
+    res = runner.invoke(main, ["train", "--data", str(track_folder), "--out", str(tmp_path / "m.pt"), "--preset", "tiny",
+                               "--context-stride", "0"])
+    _one_line_error(res)
+    assert "context_stride 1 or more" in res.output and not (tmp_path / "m.pt").exists()
 
 
 def test_a_band_too_narrow_for_the_frame_is_one_line(runner, track_folder, tmp_path):

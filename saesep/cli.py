@@ -123,6 +123,9 @@ def _models_for(target, model_paths, rest_to, device="cpu", precision="auto", en
 @click.option("--niter", default=None, type=int,
               help="EM iterations of the multichannel Wiener filter on stereo input after the mask (as Open-Unmix's "
                    "--niter); 0: off. Default: the count the model file records, else 0 (soft: 0).")
+@click.option("--shifts", default=None, type=int,
+              help="Average the estimates of N STFT grids offset by hop/N (fewer artefacts, N times the cost). "
+                   "Default: the count the model file records, else 1.")
 @click.option("--rest-to", default="auto", show_default=True,
               help="A target that also takes a share of what all the models leave of the mixture; auto: 'other' "
                    "when bass, lead, drums and other run together (-t other runs all four built-ins and writes "
@@ -139,8 +142,8 @@ def _models_for(target, model_paths, rest_to, device="cpu", precision="auto", en
 @click.option("--skip-existing", is_flag=True, help="Skip files whose outputs all exist (cheap reruns of a batch).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON line per file (input, outputs, seconds, status).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
-def extract(inputs, model_paths, target, out_dir, filename, fmt, bits, residual, mask, wiener, mask_power, niter, rest_to,
-            rest_share, segment, device, precision, engine, jobs, skip_existing, as_json, quiet):
+def extract(inputs, model_paths, target, out_dir, filename, fmt, bits, residual, mask, wiener, mask_power, niter, shifts,
+            rest_to, rest_share, segment, device, precision, engine, jobs, skip_existing, as_json, quiet):
     """Extract the target instrument from INPUTS (files, folders, globs; '-' reads paths from stdin).
 
     Outputs go to OUT/<track>/<target>.<ext> at the input's sample rate, channel
@@ -162,7 +165,7 @@ def extract(inputs, model_paths, target, out_dir, filename, fmt, bits, residual,
     files, problems = find_audio_files(inputs, stdin)
     models, outputs = _run(_models_for, target, model_paths, rest_to, dev, precision, engine)
     opts = _run(SeparationOptions, mask="soft" if wiener else mask, mask_power=mask_power, wiener_iterations=niter,
-                residual=residual,
+                shifts=shifts, residual=residual,
                 segment_seconds=segment, precision=precision, rest_to=rest_to, rest_share=rest_share,
                 outputs=outputs)
     _run(opts.rest_target, models)
@@ -309,6 +312,8 @@ def _print_info(meta: dict) -> None:
         click.echo(f"mask         ratio, exponent {m['mask_power']}")
     if m.get("wiener_iterations"):
         click.echo(f"post-filter  stereo Wiener filter, {m['wiener_iterations']} EM iteration(s)")
+    if m.get("shifts", 1) > 1:
+        click.echo(f"shifts       estimates of {m['shifts']} STFT grids averaged")
     click.echo("versions     " + ", ".join(f"{k} {v}" for k, v in m.get("versions", {}).items()))
 
 
@@ -386,10 +391,12 @@ def corpus_info_cmd(root):
 @click.option("--niter", default=None, type=int,
               help="EM iterations of saesep's stereo Wiener filter, as for saesep extract (default: the model "
                    "file's, else 0).")
+@click.option("--shifts", default=None, type=int,
+              help="STFT grids averaged, as for saesep extract (default: the model file's, else 1).")
 @click.option("--no-per-track", is_flag=True, help="Print only the medians.")
 @click.option("-q", "--quiet", is_flag=True)
 def evaluate(data, split, model_paths, target, rest_to, methods, json_path, jobs, max_tracks, metric, mask_power,
-             niter, no_per_track, quiet):
+             niter, shifts, no_per_track, quiet):
     """Score extraction with museval BSS Eval v4 (1 s windows; median over windows, then tracks) and SI-SDR,
     or with the Music Demixing Challenge's SDR (--metric sdr)."""
     from . import models as builtin
@@ -402,7 +409,7 @@ def evaluate(data, split, model_paths, target, rest_to, methods, json_path, jobs
         model_paths, _ = _run(builtin.choose, target, (), rest_to)
     res = _run(eval_api, data, split, model=model_paths or None, target=target, methods=ms, jobs=jobs,
                progress=_progress(quiet), max_tracks=max_tracks, rest_to=rest_to, metric=metric, mask_power=mask_power,
-               wiener_iterations=niter)
+               wiener_iterations=niter, shifts=shifts)
     click.echo(format_table(res, per_track=not no_per_track))
     if json_path:
         from .files import atomic_output

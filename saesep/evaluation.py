@@ -223,7 +223,8 @@ def _score_track(track_dir, target, methods, model_paths, rest_to, cfg_dict, nmf
 def evaluate(data, split: str = "test", model=None, target: str | None = None, methods=("saesep",),
              jobs: int | None = None, progress: bool = True, spectral: SpectralConfig | None = None,
              max_tracks: int | None = None, rest_to: str | None = "auto", metric: str = "bss",
-             mask_power: float | None = None, wiener_iterations: int | None = None) -> dict:
+             mask_power: float | None = None, wiener_iterations: int | None = None,
+             shifts: int | None = None) -> dict:
     """Score methods on every track of ``data/split``; returns per-track and aggregate medians.
 
     model: path of a model file (needed for ``saesep``; its STFT settings are used for the
@@ -234,8 +235,8 @@ def evaluate(data, split: str = "test", model=None, target: str | None = None, m
     max_tracks: score only the first N tracks (in name order) that have the target.
     metric: ``bss`` (museval BSS Eval v4, 1-s windows) or ``sdr`` (the Music Demixing
         Challenge's whole-track SDR, no SIR/SAR/ISR; hundreds of times faster).
-    mask_power, wiener_iterations: saesep's separation options (default: each model's own
-        exponent and filter; see :class:`~saesep.separation.SeparationOptions`); the result
+    mask_power, wiener_iterations, shifts: saesep's separation options (default: each model's
+        own exponent, filter and shifts; see :class:`~saesep.separation.SeparationOptions`); the result
         records them (``separation``, None for the models' own).
     """
     from tqdm.auto import tqdm
@@ -251,6 +252,8 @@ def evaluate(data, split: str = "test", model=None, target: str | None = None, m
     if unknown:
         raise SaesepError(f"unknown method(s) {', '.join(unknown)} (choose from {', '.join(METHODS)})")
     options = {"mask_power": mask_power, "wiener_iterations": wiener_iterations}
+    if shifts is not None:  # recorded only when given
+        options["shifts"] = shifts
     paths = [] if model is None else [str(model)] if isinstance(model, (str, Path)) else [str(p) for p in model]
     if paths:
         loaded = load_models(paths)

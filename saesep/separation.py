@@ -26,6 +26,7 @@ RESIDUAL = "residual"
 MASKS = ("ratio", "none", "soft")
 SOFT_POWER = 2.0  # the soft mask's exponent unless one is given
 MIN_SEGMENT, MAX_SEGMENT = 0.1, 3600.0  # seconds: fewer frames than this per step only costs time
+MAX_SHIFTS = 8
 
 
 def compute_dtype(precision: str, device="cpu", macs_per_frame: int = 0):
@@ -66,6 +67,19 @@ def wiener_iterations(model) -> int:
     return _recorded(model, "wiener_iterations", 0, check_iterations, "Wiener iteration count", "--niter")
 
 
+def check_shifts(n) -> int:
+    """``n`` as a count of STFT grids averaged (1: one grid), or a one-line error."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= MAX_SHIFTS:
+        raise SaesepError(f"shifts must be an integer from 1 to {MAX_SHIFTS}, got {n!r}")
+    return int(n)
+
+
+def shifts(model) -> int:
+    """The STFT grids ``model``'s estimates are averaged over: the count its file records
+    (``meta["shifts"]``), else 1."""
+    return _recorded(model, "shifts", 1, check_shifts, "shift count", "--shifts")
+
+
 def _sharpened(ops, e, cmag, p: float):
     """The ratio mask with exponent p: |Ŝ|ᵖ / (|Ŝ|ᵖ + (|X| − |Ŝ|)₊ᵖ) (0 where both are 0)."""
     ep = e ** p
@@ -100,6 +114,11 @@ class SeparationOptions:
         background together. 0: off. ``None`` (the default): for ratio and none each model's
         own (:func:`wiener_iterations`), for soft 0. Mono and multichannel input are left as
         the mask gives them (with one channel the filter is the mask with exponent 2).
+    shifts: the number N of STFT grids, offset from each other by hop / N samples, whose
+        estimates are averaged (as Demucs averages time-shifted runs): each grid sees the
+        song at other frame positions, and the average has fewer artefacts, at N times the
+        cost. ``None`` (the default): the most any model of an STFT setting records
+        (:func:`shifts`), else 1.
     segment_seconds: audio processed at once, 0.1 s to 1 hour; bounds the memory.
     precision: of the network's matrix products: ``float32``, ``bfloat16`` or ``auto``
         (:func:`saesep.backend.choose_engine` decides). Sums, biases and everything around
@@ -110,6 +129,7 @@ class SeparationOptions:
     mask_power: float | None = None
     residual: bool = False
     wiener_iterations: int | None = None
+    shifts: int | None = None
     segment_seconds: float = 5.0
     precision: str = "auto"
     rest_to: str | None = "auto"
@@ -127,6 +147,8 @@ class SeparationOptions:
             self.mask_power = check_mask_power(self.mask_power)
         if self.wiener_iterations is not None:
             self.wiener_iterations = check_iterations(self.wiener_iterations)
+        if self.shifts is not None:
+            self.shifts = check_shifts(self.shifts)
         if not MIN_SEGMENT <= self.segment_seconds <= MAX_SEGMENT:
             raise SaesepError(f"segment must be {MIN_SEGMENT:g} to {MAX_SEGMENT:g} seconds, got {self.segment_seconds}")
         if self.outputs is not None:
@@ -348,6 +370,47 @@ class _Engine:
         return out
 
 
+class _Shifted:
+    """``n`` engines on one input, the k-th delayed by k·hop/n samples (zeros before the
+    song); their outputs, realigned, averaged. The interface of :class:`_Engine`."""
+
+    def __init__(self, models: dict, channels: int, opts: SeparationOptions, n: int):
+        self.engines = [_Engine(models, channels, opts) for _ in range(n)]
+        self.names = self.engines[0].names
+        self.shape = (len(self.names), channels)
+        hop = self.engines[0].hop
+        self.skip = [k * hop // n for k in range(n)]  # delayed samples still to drop
+        self.queues = [_Fifo(len(self.names) * channels) for _ in range(n)]
+        for k, delay in enumerate(self.skip):
+            if delay:
+                self._queue(k, self.engines[k].push(np.zeros((channels, delay), np.float32)))
+
+    def _queue(self, k: int, out: np.ndarray | None) -> None:
+        if out is None:
+            return
+        out = out.reshape(-1, out.shape[-1])
+        drop = min(self.skip[k], out.shape[1])
+        self.skip[k] -= drop
+        self.queues[k].push(out[:, drop:])
+
+    def _average(self) -> np.ndarray | None:
+        m = min(q.size for q in self.queues)
+        if not m:
+            return None
+        return (sum(q.take(m) for q in self.queues) / len(self.queues)).reshape(*self.shape, m)
+
+    def push(self, x: np.ndarray) -> np.ndarray | None:
+        for k, e in enumerate(self.engines):
+            self._queue(k, e.push(x))
+        return self._average()
+
+    def finish(self) -> np.ndarray | None:
+        for k, e in enumerate(self.engines):
+            self._queue(k, e.finish())
+        out = self._average()
+        return np.zeros((*self.shape, 0), np.float32) if out is None else out
+
+
 class _Fifo:
     """Audio chunks ``(channels, n)`` queued in order; ``take(m)`` returns the first m samples."""
 
@@ -384,7 +447,8 @@ class _Branch:
     def __init__(self, models: dict, sr_in: int, channels: int, opts: SeparationOptions):
         self.rate = next(iter(models.values())).spectral.sample_rate
         self.ch = channels
-        self.engine = _Engine(models, channels, opts)
+        n = opts.shifts or max(shifts(m) for m in models.values())
+        self.engine = _Engine(models, channels, opts) if n == 1 else _Shifted(models, channels, opts, n)
         self.back = {name: audio_io.StreamResampler(self.rate, sr_in, channels) for name in self.engine.names}
         self.ready = {name: _Fifo(channels) for name in self.engine.names}
 

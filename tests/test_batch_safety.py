@@ -111,7 +111,8 @@ def test_a_model_with_nan_weights_is_refused(tiny_model, tmp_path):
 
 @pytest.mark.parametrize("opt", [["--mask", "soft", "--mask-power", "nan"], ["--mask-power", "inf"],
                                  ["--rest-share", "nan"], ["--segment", "nan"], ["--segment", "inf"],
-                                 ["--segment", "0"], ["--segment", "-1"], ["--niter", "-1"], ["--niter", "11"]])
+                                 ["--segment", "0"], ["--segment", "-1"], ["--niter", "-1"], ["--niter", "11"],
+                                 ["--shifts", "0"], ["--shifts", "9"]])
 def test_a_non_finite_or_useless_number_is_one_line(tiny_model, tmp_path, opt):
     res = _extract(_song(tmp_path / "s.wav"), "-m", tiny_model[0], "-o", tmp_path / "out", *opt)
     assert res.exit_code != 0 and "Traceback" not in res.output and res.output.count("\n") == 1

@@ -223,7 +223,8 @@ def test_info_on_empty_or_malformed_metadata_is_one_line(runner, tmp_path, meta_
 
 
 @pytest.mark.parametrize("key,value,line", [("mask_power", 1.5, "mask         ratio, exponent 1.5"),
-                                           ("wiener_iterations", 1, "post-filter  stereo Wiener filter, 1 EM iteration(s)")])
+                                           ("wiener_iterations", 1, "post-filter  stereo Wiener filter, 1 EM iteration(s)"),
+                                           ("shifts", 2, "shifts       estimates of 2 STFT grids averaged")])
 def test_info_shows_the_separation_defaults_a_model_file_records(runner, tiny_model, tmp_path, key, value, line):
     import copy
 
@@ -239,7 +240,8 @@ def test_info_shows_the_separation_defaults_a_model_file_records(runner, tiny_mo
 
 
 @pytest.mark.parametrize("flag,value,option,error", [("--mask-power", 2.0, "mask_power", "mask power must be in"),
-                                                      ("--niter", 2, "wiener_iterations", "Wiener iterations must be")])
+                                                      ("--niter", 2, "wiener_iterations", "Wiener iterations must be"),
+                                                      ("--shifts", 2, "shifts", "shifts must be")])
 def test_evaluate_takes_the_separation_options(runner, tiny_model, track_folder, tmp_path, flag, value, option, error):
     """The ratio mask's exponent and the Wiener filter's iterations reach the scores as
     evaluate()'s keyword does; a bad value is one line."""

@@ -191,23 +191,47 @@ def test_mono_input_is_left_as_the_mask_gives_it(tiny_model, track_folder):
     assert np.array_equal(on, separate(x, sr, tiny_model[1], SeparationOptions(wiener_iterations=0))["bass"])
 
 
-def test_the_wiener_iterations_a_model_file_records_are_its_default(tiny_model, track_folder, tmp_path):
+@pytest.mark.parametrize("n", [2, 3])
+def test_shifts_average_the_runs_on_the_song_delayed_by_fractions_of_a_hop(tiny_model, track_folder, n):
+    """The streamed average of n STFT grids == the mean of n plain runs, the k-th on the
+    song after k·hop/n zeros (its first k·hop/n output samples dropped)."""
+    model = tiny_model[1]
+    mix, sr = sf.read(track_folder / "test" / "track00" / "mixture.wav", dtype="float32", always_2d=True)
+    x = mix.T[:, : int(2.1 * sr) + 5]
+    assert sr == model.spectral.sample_rate  # delays in the model's samples are the input's
+    plain = SeparationOptions(wiener_iterations=1, precision="float32", segment_seconds=0.7)
+    ref = 0
+    for k in range(n):
+        d = k * model.spectral.hop // n
+        delayed = np.pad(x, ((0, 0), (d, 0)))
+        ref = ref + separate(delayed, sr, model, plain, block_seconds=10)["bass"][:, d:d + x.shape[1]]
+    ref = ref / n
+    got = separate(x, sr, model, SeparationOptions(wiener_iterations=1, precision="float32", segment_seconds=0.7,
+                                                   shifts=n), block_seconds=0.3)["bass"]
+    assert got.shape == x.shape
+    assert np.abs(got - ref).max() < 1e-6
+    assert np.abs(got - separate(x, sr, model, plain)["bass"]).max() > 1e-3
+
+
+@pytest.mark.parametrize("key,value,off,bad,error", [("wiener_iterations", 1, 0, -2, "bad Wiener iteration count"),
+                                                    ("shifts", 2, 1, 0, "bad shift count")])
+def test_the_separation_options_a_model_file_records_are_its_defaults(tiny_model, track_folder, tmp_path,
+                                                                     key, value, off, bad, error):
     import copy
 
     from saesep.model import save
 
     model = copy.deepcopy(tiny_model[1])
-    model.meta["wiener_iterations"] = 1
-    save(model, tmp_path / "w.pt")
-    model = load(tmp_path / "w.pt")
+    model.meta[key] = value
+    save(model, tmp_path / "m.pt")
+    model = load(tmp_path / "m.pt")
     mix, sr = sf.read(track_folder / "test" / "track00" / "mixture.wav", dtype="float32", always_2d=True)
     x = mix.T[:, : 2 * sr]
     run = lambda **kw: separate(x, sr, model, SeparationOptions(precision="float32", **kw))["bass"]  # noqa: E731
-    assert np.array_equal(run(), run(wiener_iterations=1))
-    assert np.abs(run(wiener_iterations=0) - whole_file_reference(model, x)).max() < 1e-5
-    assert np.abs(run() - run(wiener_iterations=0)).max() > 1e-3
-    model.meta["wiener_iterations"] = -2
-    with pytest.raises(SaesepError, match="bad Wiener iteration count"):
+    assert np.array_equal(run(), run(**{key: value}))
+    assert np.abs(run() - run(**{key: off})).max() > 1e-3
+    model.meta[key] = bad
+    with pytest.raises(SaesepError, match=error):
         run()
 
 

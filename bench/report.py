@@ -88,8 +88,8 @@ def generalisation() -> list[str]:
             "Each built-in model on the band corpus (unseen tunes and grooves, an unseen SoundFont and drum kit; "
             "`band-opl3`: the same test songs played by an FM synthesizer no model heard) and on the classical "
             "corpus (unseen pieces and SoundFont), against the role's previous built-in (the same weights with the "
-            "separation options of before: the plain ratio mask, exponent 1; the stereo Wiener filter on drums "
-            "and lead only). "
+            "separation options of before: the plain ratio mask, exponent 1, one STFT grid; the stereo Wiener filter "
+            "on drums and lead only). "
             "Median over tracks of the Music Demixing Challenge's whole-track SDR (MDX SDR, "
             "`saesep evaluate --metric sdr`) and of SI-SDR (dB), the share of the passthrough → IRM1 gap closed, "
             "and the paired SDR difference over the split's tracks. Command: "
@@ -120,11 +120,13 @@ def open_unmix() -> list[str]:
             "Open-Unmix (its model, stereo, 512 hidden units, trained with MSE on magnitudes and Adam, random gains per "
             "stem; separated with its Wiener post-filter, one iteration) trained on the same training tracks as the "
             "built-in model for a multiple of the CPU time saesep's training took (all its threads and loaders). "
-            "saesep separates as `saesep extract` does (with the mask exponent and the stereo Wiener filter each "
-            "model file records). museval SDR, median over the band test split (share of the passthrough → IRM1 gap), and the paired "
+            "saesep separates as `saesep extract` does (with the mask exponent, the stereo Wiener filter and the STFT "
+            "grids each model file records). museval SDR, median over the band test split (share of the passthrough → IRM1 gap), and the paired "
             "difference saesep − Open-Unmix. Command: `python bench/quality.py --data corpora/band-medium --targets ROLE "
             "--tracks 60 --methods saesep,open-unmix,irm1,mixture --no-nmf --umx-cpu-scale 4 --name umx_band_ROLE` "
-            "(with `OMP_NUM_THREADS=1`: one thread loses no CPU time to waiting threads).", "",
+            "(with `OMP_NUM_THREADS=1`: one thread loses no CPU time to waiting threads; where only saesep's "
+            "separation changed, `--umx-scores bench/results/umx_band_ROLE.json` reuses Open-Unmix's per-track scores "
+            "of the same trained model, and the results name that file).", "",
             "| role | tracks | saesep SDR (gap) | Open-Unmix SDR (gap) | paired; saesep better on | Open-Unmix's CPU time | its steps × batch × segment | CPU |",
             "|---|---|---|---|---|---|---|---|"] + rows
 

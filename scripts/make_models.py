@@ -11,7 +11,8 @@
 3. chooses its separation options, the iterations of its stereo Wiener filter (0 or 1)
    and the exponent of its ratio mask (1, 0.75 or 0.5), together on valid splits played by
    instruments no model heard (the band and the classical valid pieces on the OPL3 FM
-   synthesizer: ``apt-get install opl3-soundfont``): the highest mean SDR;
+   synthesizer: ``apt-get install opl3-soundfont``): the highest mean SDR, with the
+   role's STFT grids averaged (``ROLE_SHIFTS``);
 4. scores it on the band and the classical test splits (median of the Music Demixing
    Challenge's whole-track SDR) and records both in the file;
 5. stores it as float16 in saesep/models/<role>.pt.
@@ -33,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from saesep import corpus, model as model_io  # noqa: E402
-from saesep.evaluation import choose_options, evaluate  # noqa: E402
+from saesep.evaluation import OPTION_GRID, choose_options, evaluate  # noqa: E402
 from saesep.config import to_dict  # noqa: E402
 from saesep.training import configs, train  # noqa: E402
 
@@ -58,6 +59,10 @@ UNSEEN_VALID = {
 WIDE = {"width": 1026}
 ROLE_OVERRIDES = {"bass": {"n_fft": 4096, "hop": 1024, "max_freq": 2000, "layers": 5},
                   "lead": {"pool_refresh": 500_000, **WIDE}, "other": WIDE, "drums": WIDE}
+# STFT grids averaged at separation (SeparationOptions.shifts): two grids gained on every valid split
+# for drums, lead and other (docs/experiments.md); the default model, bass, keeps one to stay
+# above 200× real time on 2 cores
+ROLE_SHIFTS = {"drums": 2, "lead": 2, "other": 2}
 # roles validated on the valid splits of several corpora together (default: the band corpus's)
 ROLE_VALID = {"drums": ["band-medium", "medium"]}
 
@@ -111,7 +116,8 @@ def main() -> None:
             else:
                 print(f"{role}: {full} was trained with these settings on these corpora; scoring it")
         secs = m.history.get("train_seconds", time.time() - t)
-        options, scores = choose_options(full, [base / name for name in UNSEEN_VALID])
+        grid = {**OPTION_GRID, "shifts": (ROLE_SHIFTS.get(role, 1),)}
+        options, scores = choose_options(full, [base / name for name in UNSEEN_VALID], grid=grid)
         print(f"{role}: chose {options} (unseen-instrument valid mean SDR: "
               + ", ".join(f"{s}" for s in scores) + ")")
         test = {}

@@ -26,7 +26,7 @@ RESIDUAL = "residual"
 MASKS = ("ratio", "none", "soft")
 SOFT_POWER = 2.0  # the soft mask's exponent unless one is given
 MIN_SEGMENT, MAX_SEGMENT = 0.1, 3600.0  # seconds: fewer frames than this per step only costs time
-MAX_SHIFTS = 8
+MAX_SHIFTS = 8  # STFT grids averaged at most: 4 gave lead 0.005 dB over 2 (docs/experiments.md)
 
 
 def compute_dtype(precision: str, device="cpu", macs_per_frame: int = 0):

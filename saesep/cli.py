@@ -312,7 +312,7 @@ def _print_info(meta: dict) -> None:
         click.echo(f"mask         ratio, exponent {m['mask_power']}")
     if m.get("wiener_iterations"):
         click.echo(f"post-filter  stereo Wiener filter, {m['wiener_iterations']} EM iteration(s)")
-    if m.get("shifts", 1) > 1:
+    if m.get("shifts", 1) != 1:  # as recorded, a bad count too (extract then names it)
         click.echo(f"shifts       estimates of {m['shifts']} STFT grids averaged")
     click.echo("versions     " + ", ".join(f"{k} {v}" for k, v in m.get("versions", {}).items()))
 

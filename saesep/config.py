@@ -14,7 +14,7 @@ from .errors import SaesepError
 WINDOW_ALIASES = {"rectangular": "boxcar", "rect": "boxcar", "boxcar": "boxcar", "hann": "hann", "hamming": "hamming"}
 CHOICES = {"window": ("hann", "hamming", "rectangular"), "stereo": ("channels", "mid"),
            "init": ("ls", "identity", "random"), "optimizer": ("adam", "lbfgs"),
-           "sampling": ("independent", "aligned", "both")}
+           "sampling": ("independent", "aligned", "both"), "top_loss": ("rectified", "linear")}
 
 
 def _choice(cfg, name: str) -> None:
@@ -111,6 +111,11 @@ class TrainConfig:
     eq_db: random equalisation per stem and block (0: off): a smooth curve through
         gains drawn from U[-eq_db, eq_db] dB at 6 log-spaced frequencies, so the
         network meets timbres other than the training instruments' own.
+    top_loss: what the training loss compares with the target spectra: the network's
+        estimate (``rectified``, the paper) or the output layer's values before its ReLU
+        (``linear``): an output unit whose estimate is 0 for every block still gets a
+        gradient, so no bin's estimate dies for good; the estimate stays the rectified one,
+        and its error is never larger than the linear values' error.
     checkpoint_minutes: besides the checkpoint after every stage, one at the first
         validation point after this many minutes (0: at every validation point).
     collapse_factor: with Adam, an evaluation whose J_valid exceeds this multiple of the
@@ -146,13 +151,14 @@ class TrainConfig:
     pool_tracks: int = 32
     pool_refresh: int = 50_000
     silence_db: float = -60.0
+    top_loss: str = "rectified"
     checkpoint_minutes: float = 10.0
     collapse_factor: float = 2.0
     max_lr_drops: int = 3
     seed: int = 0
 
     def __post_init__(self):
-        for name in ("init", "optimizer", "sampling"):
+        for name in ("init", "optimizer", "sampling", "top_loss"):
             _choice(self, name)
         if self.layers < 1:
             raise SaesepError("layers must be at least 1")
@@ -241,6 +247,7 @@ TRAIN_OPTIONS = {
     "pool_tracks": "Tracks held in memory at a time to draw blocks from.",
     "pool_refresh": "Blocks drawn from a pool before the next pool of tracks is loaded.",
     "ridge": "Ridge term of the least-squares init, relative to mean(diag C_xx).",
+    "top_loss": "The loss on the estimate (rectified) or on the output layer before its ReLU (linear: no bin dies).",
     "sample_rate": "Model sample rate in Hz.",
     "n_fft": "STFT frame length in samples.",
     "hop": "STFT hop in samples.",

@@ -53,12 +53,16 @@ class StackedDNN(nn.Module):
     def next_in_features(self) -> int:
         return self.in_features if len(self.layers) == 0 else self.layers[-1].out_features
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(n, in_features)`` → ``(n, n_bins)``, non-negative. With no layer: the centre frame."""
+    def forward(self, x: torch.Tensor, rectify_top: bool = True) -> torch.Tensor:
+        """``(n, in_features)`` → ``(n, n_bins)``, non-negative. With no layer: the centre frame.
+        ``rectify_top=False``: the output layer's values before its ReLU (for training losses)."""
         if len(self.layers) == 0:
             return self.centre(x)
-        for layer in self.layers:
-            x = torch.relu(layer(x))
+        top = len(self.layers) - 1
+        for k, layer in enumerate(self.layers):
+            x = layer(x)
+            if rectify_top or k < top:
+                x = torch.relu(x)
         return x
 
     def centre(self, x: torch.Tensor) -> torch.Tensor:

@@ -114,6 +114,7 @@ class Trainer:
         self.monitor = tuple(t.to(self.device) for t in self.monitor)
         self.monitor_pool = 0
         self.net = StackedDNN(spectral.net_bins, spectral.context_frames, hidden=cfg.width).to(self.device)
+        self.rectify_top = cfg.top_loss == "rectified"  # what the loss compares (TrainConfig.top_loss)
         self.history = {"curve": [], "layers_added": [], "stages": []}
         self.iteration = 0
         self.stage = 0
@@ -343,7 +344,7 @@ class Trainer:
     def _adam_step(self, opt) -> float:
         x, s = self.source.next(self.cfg.batch_size)  # n blocks from each (emulated) rank
         x, s = x.to(self.device), s.to(self.device)
-        loss = ((self.ddp(x) - s) ** 2).sum(1).mean()  # DDP averages the gradients over ranks
+        loss = ((self.ddp(x, self.rectify_top) - s) ** 2).sum(1).mean()  # DDP averages the gradients over ranks
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -357,7 +358,7 @@ class Trainer:
             opt.zero_grad(set_to_none=True)
             total = torch.zeros(1, dtype=torch.float64)
             for i in range(0, x.shape[0], 16384):
-                loss = ((self.net(x[i:i + 16384]) - s[i:i + 16384]) ** 2).sum() / n
+                loss = ((self.net(x[i:i + 16384], self.rectify_top) - s[i:i + 16384]) ** 2).sum() / n
                 loss.backward()
                 total += loss.item()
             # full-batch gradient = sum over the ranks' shards

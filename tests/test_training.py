@@ -6,7 +6,7 @@ import soundfile as sf
 import torch
 
 from saesep.errors import SaesepError
-from saesep.model import load
+from saesep.model import StackedDNN, load
 from saesep.training import train
 
 
@@ -254,3 +254,16 @@ def test_wide_hidden_layers_train_with_a_least_squares_jump(track_folder, tmp_pa
 def test_width_below_the_bins_is_refused(track_folder, tmp_path):
     with pytest.raises(SaesepError, match="width must be 0 or at least"):
         train(track_folder, tmp_path / "narrow.pt", target="bass", preset="tiny", width=3, progress=False)
+
+
+@pytest.mark.parametrize("rectify_top,learns", [(True, False), (False, True)])
+def test_only_the_linear_top_loss_reaches_an_output_unit_that_is_off_for_every_block(rectify_top, learns):
+    """TrainConfig.top_loss: the loss on the rectified estimate gives a unit switched off for
+    every block no gradient (it is dead for good); on the values before the ReLU it does."""
+    net = StackedDNN(4, 1, n_layers=1)
+    with torch.no_grad():
+        net.layers[0].bias[2] = -100.0
+    x, s = torch.rand(64, 4), torch.rand(64, 4)
+    ((net(x, rectify_top) - s) ** 2).sum().backward()
+    assert bool(net.layers[0].weight.grad[2].abs().sum() > 0) == learns
+    assert net(x)[:, 2].abs().max() == 0  # the estimate itself is rectified either way

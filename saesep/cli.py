@@ -314,6 +314,13 @@ def _print_info(meta: dict) -> None:
         click.echo(f"post-filter  stereo Wiener filter, {m['wiener_iterations']} EM iteration(s)")
     if m.get("shifts", 1) != 1:  # as recorded, a bad count too (extract then names it)
         click.echo(f"shifts       estimates of {m['shifts']} STFT grids averaged")
+    if m.get("output_gain") is not None:  # as recorded, a bad one too (extract then names it)
+        g = m["output_gain"]
+        try:
+            text = f"least-squares gain per bin, {min(g):.2f} to {max(g):.2f}, after the mask and filter"
+        except (TypeError, ValueError):
+            text = repr(g)[:60]
+        click.echo(f"output gain  {text}")
     click.echo("versions     " + ", ".join(f"{k} {v}" for k, v in m.get("versions", {}).items()))
 
 

@@ -21,7 +21,7 @@ import numpy as np
 from . import audio as audio_io
 from .config import SpectralConfig
 from .errors import SaesepError
-from .workers import process_pool
+from .workers import one_torch_thread, process_pool
 from .spectral import istft, stft
 
 ORACLES = ("irm1", "irm2", "ibm", "oracle-mag", "mixture")
@@ -163,13 +163,6 @@ class NMFBaseline:
         return _fit_length(audio_io.resample(y, self.cfg.sample_rate, sample_rate), mixture.shape[1])
 
 
-def _one_thread() -> None:
-    """Worker processes share the cores: one torch thread each."""
-    import torch
-
-    torch.set_num_threads(1)
-
-
 def _eval_track(args) -> dict:
     """One track's scores, or ``{"track", "skipped": why}`` / ``{"track", "error": message}``."""
     track_dir = args[0]
@@ -287,7 +280,7 @@ def evaluate(data, split: str = "test", model=None, target: str | None = None, m
     rows = []
     with tqdm(total=len(args), disable=not progress, unit="track", desc=f"evaluate {target}") as bar:
         if jobs > 1 and len(args) > 1:
-            with process_pool(jobs, initializer=_one_thread) as pool:
+            with process_pool(jobs, initializer=one_torch_thread) as pool:
                 for r in pool.imap(_eval_track, args):
                     rows.append(r)
                     bar.update(1)

@@ -80,6 +80,31 @@ def shifts(model) -> int:
     return _recorded(model, "shifts", 1, check_shifts, "shift count", "--shifts")
 
 
+MAX_GAIN = 2.0  # a recorded output gain stays within ±6 dB of the estimate (saesep.calibration)
+
+
+def check_gain(g, n_bins: int) -> np.ndarray:
+    """``g`` as an output gain per network bin: ``n_bins`` numbers in [1/MAX_GAIN, MAX_GAIN],
+    or a one-line error."""
+    try:
+        a = np.asarray(g, dtype=np.float64)
+    except (TypeError, ValueError):
+        a = None
+    if a is None or a.shape != (n_bins,) or not np.all((a >= 1 / MAX_GAIN) & (a <= MAX_GAIN)):
+        raise SaesepError(f"an output gain must be {n_bins} numbers from {1 / MAX_GAIN:g} to {MAX_GAIN:g}")
+    return a.astype(np.float32)
+
+
+def output_gain(model) -> np.ndarray | None:
+    """The least-squares gain per frequency bin that ``model``'s file records for its final
+    estimates (``meta["output_gain"]``, fitted with :func:`saesep.calibration.fit_output_gain`),
+    else None (no gain)."""
+    if model.meta.get("output_gain") is None:
+        return None
+    return _recorded(model, "output_gain", None, lambda g: check_gain(g, model.spectral.net_bins),
+                     "output gain", "calibrate=False")
+
+
 def _sharpened(ops, e, cmag, p: float):
     """The ratio mask with exponent p: |Ŝ|ᵖ / (|Ŝ|ᵖ + (|X| − |Ŝ|)₊ᵖ) (0 where both are 0)."""
     ep = e ** p
@@ -119,6 +144,9 @@ class SeparationOptions:
         song at other frame positions, and the average has fewer artefacts, at N times the
         cost. ``None`` (the default): the most any model of an STFT setting records
         (:func:`shifts`), else 1.
+    calibrate: with the ratio mask, scale each model's final estimate (after the Wiener
+        filter) by the gain per frequency bin its file records (:func:`output_gain`); False:
+        the estimate as the mask and filter give it.
     segment_seconds: audio processed at once, 0.1 s to 1 hour; bounds the memory.
     precision: of the network's matrix products: ``float32``, ``bfloat16`` or ``auto``
         (:func:`saesep.backend.choose_engine` decides). Sums, biases and everything around
@@ -130,6 +158,7 @@ class SeparationOptions:
     residual: bool = False
     wiener_iterations: int | None = None
     shifts: int | None = None
+    calibrate: bool = True
     segment_seconds: float = 5.0
     precision: str = "auto"
     rest_to: str | None = "auto"
@@ -204,6 +233,15 @@ class _Engine:
                                for m in models.values()]
         first = next(iter(models.values()))
         self.ops = _ops(first)
+        # the recorded output gains (ratio mask only: they are fitted with it), up to ``top``
+        gains = [output_gain(m) if opts.calibrate and opts.mask == "ratio" else None for m in models.values()]
+        self.gains = None
+        if any(g is not None for g in gains):
+            rows = np.ones((len(gains), self.top), np.float32)
+            for row, g in zip(rows, gains):
+                if g is not None:
+                    row[:len(g)] = g
+            self.gains = self.ops.asarray(rows[:, None, None, :])  # (outputs, 1, 1, top)
         self.dtype = self.ops.float32 if first.engine == "numpy" else \
             compute_dtype(opts.precision, first.device, max(m.macs for m in models.values()))
         self.win = self.ops.asarray(win)
@@ -305,6 +343,8 @@ class _Engine:
                 outs = ops.stack([ops.where(cmag > 0, centre * (e / safe), e) for e in est])
         if any(self.iterations) and self.ch == 2:
             outs = self._wiener(outs, centre)
+        if self.gains is not None:
+            outs = outs * self.gains
         return ops.to_numpy(ops.irfft(outs, n=self.n_fft) * self.win)
 
     def _wiener(self, outs, centre):

@@ -18,6 +18,13 @@ from .errors import Stopped
 PR_SET_PDEATHSIG = 1
 
 
+def one_torch_thread() -> None:
+    """A pool worker's initializer: workers share the cores, one torch thread each."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
 def die_with_parent() -> None:
     """Have the kernel kill this process when its parent dies, however the parent dies (Linux)."""
     if sys.platform.startswith("linux"):

@@ -13,12 +13,16 @@
    instruments no model heard (the band and the classical valid pieces on the OPL3 FM
    synthesizer: ``apt-get install opl3-soundfont``): the highest mean SDR, with the
    role's STFT grids averaged (``ROLE_SHIFTS``);
-4. scores it on the band and the classical test splits (median of the Music Demixing
+4. fits its output gain, a least-squares scale per frequency bin of its final estimates, on
+   up to 100 training tracks of each corpus (saesep.calibration), and keeps it if it raises
+   the mean SDR on those unseen-instrument valid splits;
+5. scores it on the band and the classical test splits (median of the Music Demixing
    Challenge's whole-track SDR) and records both in the file;
-5. stores it as float16 in saesep/models/<role>.pt.
+6. stores it as float16 in saesep/models/<role>.pt.
 
 Usage: python scripts/make_models.py [--roles bass,lead,other,drums] [--seed 0]
-       python scripts/make_models.py --shipped   (steps 3-5 for the shipped models, no training)
+       python scripts/make_models.py --shipped   (steps 3-6 for the shipped models, no training)
+       python scripts/make_models.py --shipped --recorded-options   (steps 4-6, with the options they record)
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from saesep import corpus, model as model_io  # noqa: E402
 from saesep.evaluation import OPTION_GRID, choose_options, evaluate  # noqa: E402
+from saesep.calibration import fit_output_gain  # noqa: E402
 from saesep.config import to_dict  # noqa: E402
 from saesep.training import configs, train  # noqa: E402
 
@@ -65,6 +70,31 @@ ROLE_OVERRIDES = {"bass": {"n_fft": 4096, "hop": 1024, "max_freq": 2000, "layers
 ROLE_SHIFTS = {"drums": 2, "lead": 2, "other": 2}
 # roles validated on the valid splits of several corpora together (default: the band corpus's)
 ROLE_VALID = {"drums": ["band-medium", "medium"]}
+GAIN_TRACKS = 100  # training tracks per corpus the output gain is fitted on
+
+
+def _unseen_mean_sdr(model: Path, base: Path, options: dict) -> float:
+    """Mean SDR of ``model`` over the unseen-instrument valid splits, with ``options``."""
+    sdr = []
+    for name in UNSEEN_VALID:
+        res = evaluate(base / name, "valid", model=model, methods=["saesep"], progress=False, metric="sdr", **options)
+        sdr += [r["methods"]["saesep"]["SDR"] for r in res["tracks"] if "methods" in r]
+    return round(float(sum(sdr) / len(sdr)), 4)
+
+
+def choose_output_gain(m, plain: Path, roots, base: Path, options: dict) -> dict:
+    """Fit the output gain of ``m``, saved without one at ``plain`` (step 4); returns the
+    metadata to record: whether the gain was kept (then ``m`` records it) and both
+    unseen-valid means."""
+    gain = fit_output_gain(plain, roots, tracks_per_corpus=GAIN_TRACKS, options=options)
+    m.meta["output_gain"] = [round(float(g), 4) for g in gain]
+    calibrated = plain.with_name(plain.name.replace(".no_gain", ".gain"))
+    model_io.save(m, calibrated)
+    without, with_gain = (_unseen_mean_sdr(f, base, options) for f in (plain, calibrated))
+    if with_gain <= without:
+        m.meta.pop("output_gain")
+    return {"output_gain_fit": {"corpora": [r.name for r in roots], "split": "train", "tracks_per_corpus": GAIN_TRACKS,
+                                "valid_sdr_without": without, "valid_sdr_with": with_gain, "kept": with_gain > without}}
 
 
 def _trained(path: Path, roots, valid, opts: dict):
@@ -90,6 +120,8 @@ def main() -> None:
     ap.add_argument("--work", default=str(ROOT / "corpora" / "models-work"))
     ap.add_argument("--shipped", action="store_true",
                     help="Do not train: choose the separation options of the models in --out again, score and store them.")
+    ap.add_argument("--recorded-options", action="store_true",
+                    help="With --shipped: keep the separation options the models record (fit the gain, score, store).")
     args = ap.parse_args()
     base = Path(args.corpora)
     for name, spec in {**CORPORA, **UNSEEN_VALID}.items():
@@ -116,13 +148,26 @@ def main() -> None:
             else:
                 print(f"{role}: {full} was trained with these settings on these corpora; scoring it")
         secs = m.history.get("train_seconds", time.time() - t)
+        m.meta.pop("output_gain", None)  # options are chosen, and the gain fitted, without one
+        plain = work / f"{role}.no_gain.pt"
+        model_io.save(m, plain)
         grid = {**OPTION_GRID, "shifts": (ROLE_SHIFTS.get(role, 1),)}
-        options, scores = choose_options(full, [base / name for name in UNSEEN_VALID], grid=grid)
+        if args.recorded_options:
+            options = {k: m.meta[k] for k in grid}
+            scores = m.meta["options_valid_sdr"]["scores"]
+        else:
+            options, scores = choose_options(plain, [base / name for name in UNSEEN_VALID], grid=grid)
         print(f"{role}: chose {options} (unseen-instrument valid mean SDR: "
               + ", ".join(f"{s}" for s in scores) + ")")
+        gain = choose_output_gain(m, plain, roots, base, options)
+        print(f"{role}: output gain {'kept' if gain['output_gain_fit']['kept'] else 'not kept'} "
+              f"(unseen-instrument valid mean SDR {gain['output_gain_fit']['valid_sdr_with']} with it, "
+              f"{gain['output_gain_fit']['valid_sdr_without']} without)")
+        model_io.save(m, work / f"{role}.final.pt")
         test = {}
         for label, name in TEST_CORPORA.items():
-            res = evaluate(base / name, "test", model=full, methods=["saesep", "mixture", "irm1"], progress=False,
+            res = evaluate(base / name, "test", model=work / f"{role}.final.pt", methods=["saesep", "mixture", "irm1"],
+                           progress=False,
                            metric="sdr", **options)
             (work / f"{role}.{label}.eval.json").write_text(json.dumps(res, indent=1))
             test[label] = {k: round(v["SDR"], 2) for k, v in res["median"].items()}
@@ -137,6 +182,7 @@ def main() -> None:
             })
         m.meta.update({
             **options,
+            **gain,
             "options_valid_sdr": {"corpora": list(UNSEEN_VALID), "scores": scores},
             "test_sdr": test,
             "test_metric": "whole-track SDR of the Music Demixing Challenge (saesep evaluate --metric sdr)",

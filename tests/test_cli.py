@@ -115,11 +115,11 @@ def test_every_config_option_of_train_reaches_the_model_it_writes(runner, track_
     res = runner.invoke(main, ["train", "--data", str(track_folder), "--out", str(out), "--preset", "tiny", "-q",
                                "--layers", "1", "--iters-per-layer", "20", "--finetune-iters", "0",
                                "--pool-refresh", "4096", "--ridge", "0.001", "--hop", "128", "--sampling", "aligned",
-                               "--context-stride", "3"])
+                               "--context-stride", "3", "--top-loss", "linear"])
     assert res.exit_code == 0, res.output
     m = load(out)
-    assert (m.train.pool_refresh, m.train.ridge, m.spectral.hop, m.train.sampling, m.spectral.context_stride) == \
-        (4096, 0.001, 128, "aligned", 3)
+    assert (m.train.pool_refresh, m.train.ridge, m.spectral.hop, m.train.sampling, m.spectral.context_stride,
+            m.train.top_loss) == (4096, 0.001, 128, "aligned", 3, "linear")
 
 
 def test_a_context_stride_of_zero_is_one_line(runner, track_folder, tmp_path):
@@ -224,7 +224,9 @@ def test_info_on_empty_or_malformed_metadata_is_one_line(runner, tmp_path, meta_
 
 @pytest.mark.parametrize("key,value,line", [("mask_power", 1.5, "mask         ratio, exponent 1.5"),
                                            ("wiener_iterations", 1, "post-filter  stereo Wiener filter, 1 EM iteration(s)"),
-                                           ("shifts", 2, "shifts       estimates of 2 STFT grids averaged")])
+                                           ("shifts", 2, "shifts       estimates of 2 STFT grids averaged"),
+                                           ("output_gain", [0.5, 1.25], "output gain  least-squares gain per bin, "
+                                            "0.50 to 1.25")])
 def test_info_shows_the_separation_defaults_a_model_file_records(runner, tiny_model, tmp_path, key, value, line):
     import copy
 

@@ -235,6 +235,45 @@ def test_the_separation_options_a_model_file_records_are_its_defaults(tiny_model
         run()
 
 
+def test_a_recorded_output_gain_scales_each_bin_of_the_ratio_masked_estimate(tiny_model, track_folder):
+    """With ``meta["output_gain"]`` g: ISTFT(g_f · the ratio-masked STFT), on both engines;
+    ``calibrate=False`` and the soft mask leave the estimate as before."""
+    import copy
+
+    from saesep.network import load_models
+
+    model = copy.deepcopy(tiny_model[1])
+    gain = np.random.default_rng(0).uniform(0.5, 2.0, model.spectral.net_bins).astype(np.float32)
+    model.meta["output_gain"] = gain.tolist()
+    mix, sr = sf.read(track_folder / "test" / "track00" / "mixture.wav", dtype="float32", always_2d=True)
+    x = mix.T[:, : 2 * sr]
+    y, _ = masked_spectrogram(model, x)
+    ref = spectral.istft(y * np.pad(gain, (0, y.shape[1] - len(gain)), constant_values=1)[None, :, None],
+                         model.spectral, x.shape[1])
+    opts = dict(wiener_iterations=0, precision="float32")
+    for engine in ("numpy", "torch"):
+        loaded = load_models([tiny_model[0]], precision="float32", engine=engine)
+        loaded["bass"].meta = model.meta
+        assert np.abs(separate(x, sr, loaded, SeparationOptions(**opts))["bass"] - ref).max() < 1e-5, engine
+    plain = separate(x, sr, model, SeparationOptions(calibrate=False, **opts))["bass"]
+    assert np.abs(plain - whole_file_reference(model, x)).max() < 1e-5
+    soft = SeparationOptions(mask="soft", **opts)
+    assert np.array_equal(separate(x, sr, model, soft)["bass"], separate(x, sr, tiny_model[1], soft)["bass"])
+
+
+@pytest.mark.parametrize("bad", [lambda n: [1.0, 1.0], lambda n: "1.0", lambda n: [3.0] * n,
+                                 lambda n: [1.0] * (n - 1) + [float("nan")]], ids=["short", "text", "loud", "nan"])
+def test_a_bad_recorded_output_gain_is_one_error(tiny_model, bad):
+    import copy
+
+    model = copy.deepcopy(tiny_model[1])
+    model.meta["output_gain"] = bad(model.spectral.net_bins)
+    x = 0.1 * np.random.default_rng(0).standard_normal((1, 4410)).astype(np.float32)
+    with pytest.raises(SaesepError, match="bad output gain"):
+        separate(x, 44100, model)
+    assert separate(x, 44100, model, SeparationOptions(calibrate=False))["bass"].shape == x.shape
+
+
 @pytest.mark.parametrize("sr,channels", [(22050, 1), (44100, 2), (48000, 2), (44100, 1)])
 def test_extract_keeps_length_rate_and_channels(tiny_model, tmp_path, sr, channels):
     path, _ = tiny_model

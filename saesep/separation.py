@@ -99,10 +99,14 @@ def output_gain(model) -> np.ndarray | None:
     """The least-squares gain per frequency bin that ``model``'s file records for its final
     estimates (``meta["output_gain"]``, fitted with :func:`saesep.calibration.fit_output_gain`),
     else None (no gain)."""
-    if model.meta.get("output_gain") is None:
+    g = model.meta.get("output_gain")
+    if g is None:
         return None
-    return _recorded(model, "output_gain", None, lambda g: check_gain(g, model.spectral.net_bins),
-                     "output gain", "calibrate=False")
+    try:
+        return check_gain(g, model.spectral.net_bins)
+    except SaesepError as e:  # the recorded list itself is too long for the one line
+        raise SaesepError(f"the '{model.target}' model records a bad output gain: {e} "
+                          "(SeparationOptions(calibrate=False) ignores it)") from None
 
 
 def _sharpened(ops, e, cmag, p: float):

@@ -26,22 +26,18 @@ from .errors import SaesepError
 from .workers import one_torch_thread, process_pool
 
 
-def _track_sums(args) -> tuple[np.ndarray, np.ndarray] | None:
-    """One track's Σ Re(Ŝ* S) and Σ |Ŝ|² per bin; None without the stem."""
-    from .datasets import find_tracks
+def _track_sums(args) -> tuple[np.ndarray, np.ndarray]:
+    """One track's Σ Re(Ŝ* S) and Σ |Ŝ|² per bin."""
     from .network import load_models
     from .separation import SeparationOptions, separate
     from .spectral import stft
 
-    track_dir, model_path, options = args
-    t = next(t for t in find_tracks(Path(track_dir).parent) if t.path == Path(track_dir))
+    ref_path, mix_path, model_path, options = args
     models = load_models([model_path])
     target = next(iter(models))
     cfg = models[target].spectral
-    if target not in t.stems or t.mixture is None:
-        return None
-    ref, sr = audio_io.read(t.stems[target])
-    mix, _ = audio_io.read(t.mixture)
+    ref, sr = audio_io.read(ref_path)
+    mix, _ = audio_io.read(mix_path)
     opts = SeparationOptions(rest_to=None, outputs=(target,), calibrate=False, **options)
     est = separate(mix, sr, models, opts)[target]
     if sr != cfg.sample_rate:
@@ -65,20 +61,19 @@ def fit_output_gain(model, corpora, split: str = "train", tracks_per_corpus: int
     from .separation import MAX_GAIN
 
     target = next(iter(load_models([str(model)])))
-    dirs = []
+    tracks = []
     for c in corpora:
-        have = [t for t in find_tracks(c, split) if target in t.stems and t.mixture is not None]
-        dirs += [str(t.path) for t in have[:tracks_per_corpus]]
-    if not dirs:
+        tracks += [t for t in find_tracks(c, split) if target in t.stems and t.mixture is not None][:tracks_per_corpus]
+    if not tracks:
         raise SaesepError(f"no '{target}' track with a mixture in the '{split}' split of {', '.join(map(str, corpora))}")
-    args = [(d, str(model), options or {}) for d in dirs]
+    # each worker gets the track's files: no folder is listed again per track
+    args = [(str(t.stems[target]), str(t.mixture), str(model), options or {}) for t in tracks]
     num = den = 0.0
     jobs = min(jobs or os.cpu_count() or 1, len(args))
     with tqdm(total=len(args), disable=not progress, unit="track", desc=f"output gain {target}") as bar, \
             process_pool(jobs, initializer=one_torch_thread) as pool:
         for r in pool.imap(_track_sums, args):
-            if r is not None:
-                num, den = num + r[0], den + r[1]
+            num, den = num + r[0], den + r[1]
             bar.update(1)
     if isinstance(den, float) or not np.any(den > 0):
         raise SaesepError(f"the '{target}' estimates of those tracks are silent")

@@ -69,7 +69,11 @@ def score_all(jobs, processes: int = 2):
     from collections import deque
     from concurrent.futures import ProcessPoolExecutor
 
-    with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn")) as ex:
+    from saesep.workers import die_with_parent
+
+    # workers die with this process, however it ends (a killed benchmark leaves no orphans)
+    with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=die_with_parent) as ex:
         window: deque = deque()
         for job in jobs:
             window.append(ex.submit(_score_job, job))

@@ -14,7 +14,6 @@ Usage: python bench/shifts.py --model saesep/models/drums.pt [--shifts 2,4] [--s
 from __future__ import annotations
 
 import argparse
-from multiprocessing import Pool
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +23,7 @@ from common import write_results
 from saesep import audio as audio_io  # noqa: E402
 from saesep.datasets import find_tracks  # noqa: E402
 from saesep.evaluation import mdx_sdr  # noqa: E402
+from saesep.workers import process_pool  # noqa: E402
 
 
 def _track(args) -> dict | None:
@@ -72,7 +72,7 @@ def main() -> None:
     out = {"model": args.model, "split": args.split, "metric": "MDX SDR", "corpora": {}}
     for c in corpora:
         dirs = [str(t.path) for t in find_tracks(Path(c) / args.split)]
-        with Pool(args.jobs) as pool:
+        with process_pool(args.jobs) as pool:
             rows = [r for r in pool.map(_track, [(d, args.model, counts) for d in dirs]) if r]
         one = np.array([r["1"] for r in rows])
         summary = {"shifts_1_mean": round(float(one.mean()), 3)}

@@ -165,22 +165,20 @@ class NMFBaseline:
 
 def _eval_track(args) -> dict:
     """One track's scores, or ``{"track", "skipped": why}`` / ``{"track", "error": message}``."""
-    track_dir = args[0]
+    track = args[0]
     try:
         return _score_track(*args)
     except SaesepError as e:
-        return {"track": Path(track_dir).name, "error": str(e)}
+        return {"track": track.name, "error": str(e)}
     except (OSError, ValueError) as e:  # one bad track must not stop the evaluation
-        return {"track": Path(track_dir).name, "error": f"{type(e).__name__}: {e}"}
+        return {"track": track.name, "error": f"{type(e).__name__}: {e}"}
 
 
-def _score_track(track_dir, target, methods, model_paths, rest_to, cfg_dict, nmf, metric="bss", options=None) -> dict:
+def _score_track(t, target, methods, model_paths, rest_to, cfg_dict, nmf, metric="bss", options=None) -> dict:
     from .network import load_models
     from .config import from_dict
-    from .datasets import find_tracks
     from .separation import SeparationOptions, separate
 
-    t = next(t for t in find_tracks(Path(track_dir).parent) if t.path == Path(track_dir))
     if target not in t.stems:
         return {"track": t.name, "skipped": f"no '{target}' stem"}
     ref, sr = audio_io.read(t.stems[target])
@@ -274,7 +272,7 @@ def evaluate(data, split: str = "test", model=None, target: str | None = None, m
     nmf = None
     if "nmf" in methods:
         nmf = NMFBaseline(spectral).fit(find_tracks(data, "train") if (Path(data) / "train").is_dir() else tracks, target)
-    args = [(str(t.path), target, list(methods), paths, rest_to, to_dict(spectral), nmf, metric, options)
+    args = [(t, target, list(methods), paths, rest_to, to_dict(spectral), nmf, metric, options)
             for t in tracks]
     jobs = jobs or os.cpu_count() or 1
     rows = []

@@ -153,7 +153,8 @@ def main() -> None:
         model_io.save(m, plain)
         grid = {**OPTION_GRID, "shifts": (ROLE_SHIFTS.get(role, 1),)}
         if args.recorded_options:
-            options = {k: m.meta[k] for k in grid}
+            # the role's grids are fixed (ROLE_SHIFTS), not chosen: a model without them records none
+            options = {**{k: m.meta[k] for k in grid if k != "shifts"}, "shifts": grid["shifts"][0]}
             scores = m.meta["options_valid_sdr"]["scores"]
         else:
             options, scores = choose_options(plain, [base / name for name in UNSEEN_VALID], grid=grid)

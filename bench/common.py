@@ -101,6 +101,20 @@ def score_estimates(tracks, role: str, estimates) -> dict:
     return scores
 
 
+def read_target(track, target: str):
+    """``(reference, mixture, rate)`` of a track (a :class:`saesep.datasets.Track`) for ``target``,
+    or None when it has no such stem, no mixture, or a silent one."""
+    from saesep import audio as audio_io
+
+    if target not in track.stems or track.mixture is None:
+        return None
+    ref, sr = audio_io.read(track.stems[target])
+    if not np.any(ref):
+        return None
+    mix, _ = audio_io.read(track.mixture)
+    return ref, mix, sr
+
+
 def gap_closed(saesep: float, mixture: float, irm1: float) -> float:
     """Share of the passthrough → IRM1 SDR gap that saesep closes (NaN when there is no gap)."""
     gap = irm1 - mixture

@@ -18,9 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from common import write_results
+from common import read_target, write_results
 
-from saesep import audio as audio_io  # noqa: E402
 from saesep.datasets import find_tracks  # noqa: E402
 from saesep.evaluation import mdx_sdr  # noqa: E402
 from saesep.workers import process_pool  # noqa: E402
@@ -33,16 +32,13 @@ def _track(args) -> dict | None:
     from saesep.separation import SeparationOptions, separate
 
     torch.set_num_threads(1)
-    track_dir, model_path, counts = args
-    t = next(t for t in find_tracks(Path(track_dir).parent) if t.path == Path(track_dir))
+    t, model_path, counts = args
     models = load_models([model_path])
     target = next(iter(models))
-    if target not in t.stems:
+    audio = read_target(t, target)
+    if audio is None:
         return None
-    ref, sr = audio_io.read(t.stems[target])
-    mix, _ = audio_io.read(t.mixture)
-    if not np.any(ref):
-        return None
+    ref, mix, sr = audio
     one = SeparationOptions(rest_to=None, outputs=(target,), shifts=1)
     hop, n = models[target].spectral.hop, mix.shape[1]
     runs = {}  # delay -> estimate, realigned
@@ -71,9 +67,9 @@ def main() -> None:
     corpora = args.corpus or ["corpora/band-medium", "corpora/band-opl3-valid", "corpora/medium"]
     out = {"model": args.model, "split": args.split, "metric": "MDX SDR", "corpora": {}}
     for c in corpora:
-        dirs = [str(t.path) for t in find_tracks(Path(c) / args.split)]
+        tracks = find_tracks(Path(c) / args.split)
         with process_pool(args.jobs) as pool:
-            rows = [r for r in pool.map(_track, [(d, args.model, counts) for d in dirs]) if r]
+            rows = [r for r in pool.map(_track, [(t, args.model, counts) for t in tracks]) if r]
         one = np.array([r["1"] for r in rows])
         summary = {"shifts_1_mean": round(float(one.mean()), 3)}
         for count in counts:

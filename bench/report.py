@@ -88,7 +88,7 @@ def generalisation() -> list[str]:
             "Each built-in model on the band corpus (unseen tunes and grooves, an unseen SoundFont and drum kit; "
             "`band-opl3`: the same test songs played by an FM synthesizer no model heard) and on the classical "
             "corpus (unseen pieces and SoundFont), against the role's previous built-in (the same weights with the "
-            "separation options of before: the plain ratio mask, exponent 1, one STFT grid; the stereo Wiener filter "
+            "separation options of before: the plain ratio mask, exponent 1, one STFT grid, no output gain; the stereo Wiener filter "
             "on drums and lead only). "
             "Median over tracks of the Music Demixing Challenge's whole-track SDR (MDX SDR, "
             "`saesep evaluate --metric sdr`) and of SI-SDR (dB), the share of the passthrough → IRM1 gap closed, "

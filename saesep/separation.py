@@ -9,6 +9,7 @@ pipeline (``spectral.stft`` → network → ``spectral.istft``) to float precisi
 from __future__ import annotations
 
 import dataclasses
+import reprlib
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator
 
@@ -50,8 +51,9 @@ def _recorded(model, key: str, default, check, what: str, flag: str):
     value = model.meta.get(key, default)
     try:
         return check(value)
-    except SaesepError:
-        raise SaesepError(f"the '{model.target}' model records a bad {what} ({value!r}); give {flag}") from None
+    except SaesepError:  # reprlib: a recorded list (a gain per bin) stays short enough for one line
+        raise SaesepError(f"the '{model.target}' model records a bad {what} ({reprlib.repr(value)}); "
+                          f"give {flag}") from None
 
 
 def mask_power(model) -> float:
@@ -99,14 +101,10 @@ def output_gain(model) -> np.ndarray | None:
     """The least-squares gain per frequency bin that ``model``'s file records for its final
     estimates (``meta["output_gain"]``, fitted with :func:`saesep.calibration.fit_output_gain`),
     else None (no gain)."""
-    g = model.meta.get("output_gain")
-    if g is None:
+    if model.meta.get("output_gain") is None:
         return None
-    try:
-        return check_gain(g, model.spectral.net_bins)
-    except SaesepError as e:  # the recorded list itself is too long for the one line
-        raise SaesepError(f"the '{model.target}' model records a bad output gain: {e} "
-                          "(SeparationOptions(calibrate=False) ignores it)") from None
+    return _recorded(model, "output_gain", None, lambda g: check_gain(g, model.spectral.net_bins),
+                     "output gain", "SeparationOptions(calibrate=False)")
 
 
 def _sharpened(ops, e, cmag, p: float):

@@ -2,7 +2,7 @@
 
 The Python API (the CLI is a thin layer over it)::
 
-    from saesep import load_model, separate, extract_file, train, evaluate
+    from saesep import load_model, separate, extract_file, train, evaluate, combine_models
 """
 
 __version__ = "0.1.0"
@@ -10,6 +10,7 @@ __version__ = "0.1.0"
 _API = {
     "load_model": ("saesep.model", "load"),
     "save_model": ("saesep.model", "save"),
+    "combine_models": ("saesep.model", "combine"),
     "separate": ("saesep.separation", "separate"),
     "extract_file": ("saesep.extract", "extract_file"),
     "SeparationOptions": ("saesep.separation", "SeparationOptions"),

@@ -1,4 +1,4 @@
-"""Command line: a thin layer over the Python API (train, extract, info, corpus, evaluate, models)."""
+"""Command line: a thin layer over the Python API (train, combine, extract, info, corpus, evaluate, models)."""
 
 from __future__ import annotations
 
@@ -80,6 +80,20 @@ def train(data, target, valid, out, preset, plot, resume, device, quiet, **opts)
     jv = model.history["stages"][-1]["J_valid"] if model.history.get("stages") else float("nan")
     if not quiet and int(os.environ.get("RANK", "0")) == 0:
         click.echo(f"wrote {out} ({len(model.net.layers)} layers, validation J {jv:.4f})")
+
+
+@main.command()
+@click.argument("models", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Model file to write (.pt).")
+def combine(models, out):
+    """Average the estimates of MODELS (one target, the same STFT and layers; e.g. trained with
+    different seeds) in one model file. It separates with the first model's options."""
+    from .model import combine as combine_api, save
+
+    ens = _run(combine_api, models)
+    _run(save, ens, out, protect=models)
+    click.echo(f"wrote {out} ({len(models)} networks for '{ens.target}', "
+               f"{ens.history['cpu_seconds']:.0f} CPU s of training in all)")
 
 
 # -------------------------------------------------------------------------- extract
@@ -297,13 +311,18 @@ def _print_info(meta: dict) -> None:
     click.echo(f"layers       {units}, input {meta['context_frames']} frames x {meta['n_bins']} bins{band}")
     click.echo(f"stft         {sp['sample_rate']} Hz, n_fft {sp['n_fft']}, hop {sp['hop']}, {sp['window']} window, "
                f"context C={sp['context']} stride {sp['context_stride']}, stereo {sp['stereo']}")
-    click.echo(f"training     {tr['optimizer']}, init {tr['init']}, sampling {tr['sampling']}, seed {tr['seed']}")
-    for ev in h.get("layers_added", []):
-        click.echo(f"  + layer {ev['layer']} at it {ev['iteration']}: J_valid {ev['J_valid_before']:.4f} -> {ev['J_valid_after']:.4f}")
-    for st in h.get("stages", []):
-        click.echo(f"  {st['name']:<10} {st['iterations']:>6} it {st['seconds']:>8.1f} s  J_valid {st['J_valid']:.4f}")
-    for d in h.get("lr_drops", []):
-        click.echo(f"  ! collapse in {d['stage']} at it {d['iteration']}: best weights restored, learning rate {d['lr']:g}")
+    members = h.get("members") or [{"train": tr, "history": h}]
+    if len(members) > 1:
+        click.echo(f"networks     {len(members)}, their estimates averaged")
+    for mem in members:
+        tr, h = mem["train"], mem["history"]
+        click.echo(f"training     {tr['optimizer']}, init {tr['init']}, sampling {tr['sampling']}, seed {tr['seed']}")
+        for ev in h.get("layers_added", []):
+            click.echo(f"  + layer {ev['layer']} at it {ev['iteration']}: J_valid {ev['J_valid_before']:.4f} -> {ev['J_valid_after']:.4f}")
+        for st in h.get("stages", []):
+            click.echo(f"  {st['name']:<10} {st['iterations']:>6} it {st['seconds']:>8.1f} s  J_valid {st['J_valid']:.4f}")
+        for d in h.get("lr_drops", []):
+            click.echo(f"  ! collapse in {d['stage']} at it {d['iteration']}: best weights restored, learning rate {d['lr']:g}")
     m = meta.get("meta", {})
     for k in ("data", "preset", "command"):
         if k in m:
@@ -449,7 +468,8 @@ def models_cmd():
         tests = {k: v for k, v in sdr.items() if isinstance(v, dict)} or {"classical (museval)": sdr}
         scores = ", ".join(f"{k} {v.get('saesep', float('nan')):.2f} dB (passthrough {v.get('mixture', float('nan')):.2f})"
                            for k, v in tests.items())
-        click.echo(f"{target:<6} {path.stat().st_size / 1e6:5.1f} MB  {meta['n_layers']} layers  "
+        layers = f"{meta['networks']} × {meta['n_layers']}" if meta.get("networks", 1) > 1 else f"{meta['n_layers']}"
+        click.echo(f"{target:<6} {path.stat().st_size / 1e6:5.1f} MB  {layers} layers  "
                    f"{hours} h of training audio  test SDR: {scores}")
 
 

@@ -21,7 +21,7 @@ from . import __version__
 from .backend import TorchOps
 from .config import SpectralConfig, TrainConfig, from_dict, to_dict
 from .network import band, forward_sequence
-from .weights import check_model
+from .weights import check_model, member_parts
 from .errors import SaesepError
 from .spectral import normalize
 
@@ -196,19 +196,106 @@ class Model:
         return self
 
 
-def save(model: Model, path, extra: dict | None = None, half: bool = False) -> None:
+@dataclass
+class Ensemble:
+    """Networks of one target and STFT trained apart (e.g. with different seeds), used as one
+    model: the mean of their estimates, which a single network's seed-to-seed spread does not
+    have. It is saved in one model file and loads as one; the separation options are its own
+    (``meta``), each member keeps its config and history."""
+
+    members: list[Model]
+    meta: dict = field(default_factory=dict)
+    engine = "torch"
+
+    def __post_init__(self):
+        check_members(self.members)
+
+    @property
+    def spectral(self) -> SpectralConfig:
+        return self.members[0].spectral
+
+    @property
+    def target(self) -> str:
+        return self.members[0].target
+
+    @property
+    def train(self) -> TrainConfig:
+        return self.members[0].train
+
+    @property
+    def history(self) -> dict:
+        """The members' configs and histories, and the training time of all of them."""
+        hs = [m.history for m in self.members]
+        total = {k: round(sum(h.get(k) or 0 for h in hs), 2) for k in ("cpu_seconds", "train_seconds")}
+        return {**total, "members": [{"train": to_dict(m.train), "history": m.history} for m in self.members]}
+
+    @property
+    def macs(self) -> int:
+        return sum(m.macs for m in self.members)
+
+    @property
+    def device(self):
+        return self.members[0].device
+
+    def to(self, device) -> "Ensemble":
+        for m in self.members:
+            m.to(device)
+        return self
+
+    @torch.no_grad()
+    def estimate(self, blocks: torch.Tensor) -> torch.Tensor:
+        return sum(m.estimate(blocks) for m in self.members) / len(self.members)
+
+    @torch.no_grad()
+    def estimate_sequence(self, mag: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+        return sum(m.estimate_sequence(mag, dtype) for m in self.members) / len(self.members)
+
+
+def check_members(members) -> None:
+    """What networks need to be averaged: two or more, one target, one STFT, one shape."""
+    if len(members) < 2:
+        raise SaesepError("an ensemble needs two or more models")
+    first = members[0]
+    for m in members[1:]:
+        if isinstance(m, Ensemble) or isinstance(first, Ensemble):
+            raise SaesepError("an ensemble's members are single models")
+        if m.target != first.target:
+            raise SaesepError(f"models for '{first.target}' and '{m.target}' cannot be averaged")
+        if m.spectral != first.spectral:
+            raise SaesepError("models with different STFT settings cannot be averaged")
+        if [tuple(p.shape) for p in m.net.parameters()] != [tuple(p.shape) for p in first.net.parameters()]:
+            raise SaesepError("models with different layers cannot be averaged")
+
+
+def combine(models, meta: dict | None = None) -> Ensemble:
+    """An :class:`Ensemble` of ``models`` (paths or loaded models). Its separation options
+    and other metadata are ``meta``, by default the first model's."""
+    members = [m if isinstance(m, Model) else load(m) for m in models]
+    for m in members:
+        if isinstance(m, Ensemble):
+            raise SaesepError("an ensemble's members are single models")
+    return Ensemble(members, dict(members[0].meta if meta is None else meta))
+
+
+def save(model: "Model | Ensemble", path, extra: dict | None = None, half: bool = False, protect: tuple = ()) -> None:
     """Write a model file loadable with ``torch.load(weights_only=True)``.
 
     Metadata are stored as one JSON string; tensors as a plain state dict.
-    ``extra`` adds tensors/values (training checkpoints); ``half`` stores float16 weights.
+    ``extra`` adds tensors/values (training checkpoints); ``half`` stores float16 weights;
+    ``protect``: files that ``path`` must not be (the inputs it was made from).
     """
     from .files import atomic_output
 
-    state = {k: (v.half() if half else v.float()).cpu().contiguous() for k, v in model.net.state_dict().items()}
+    members = model.members if isinstance(model, Ensemble) else [model]
+    state = {}
+    for i, m in enumerate(members):
+        prefix = f"members.{i}." if len(members) > 1 else ""
+        state.update({prefix + k: (v.half() if half else v.float()).cpu().contiguous() for k, v in m.net.state_dict().items()})
+    net = members[0].net
     meta = {
         "format": FORMAT, "format_version": FORMAT_VERSION, "target": model.target,
-        "n_layers": len(model.net.layers), "n_bins": model.net.n_bins, "context_frames": model.net.context_frames,
-        "hidden_units": model.net.hidden,
+        "n_layers": len(net.layers), "n_bins": net.n_bins, "context_frames": net.context_frames,
+        "hidden_units": net.hidden, **({"networks": len(members)} if len(members) > 1 else {}),
         "spectral": to_dict(model.spectral), "train": to_dict(model.train), "history": model.history,
         "meta": {**model.meta, "versions": model.meta.get("versions", package_versions()),
                  "saved_at": model.meta.get("saved_at", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))},
@@ -216,7 +303,7 @@ def save(model: Model, path, extra: dict | None = None, half: bool = False) -> N
     payload = {"format": FORMAT, "meta_json": json.dumps(meta), "state_dict": state}
     if extra:
         payload["extra"] = extra
-    with atomic_output(path) as tmp:
+    with atomic_output(path, protect) as tmp:
         torch.save(payload, tmp)
 
 
@@ -239,24 +326,29 @@ def load_payload(path) -> tuple[dict, dict]:
     return meta, payload
 
 
-def load(path, device: str | torch.device = "cpu") -> Model:
-    """Load a model file written by :func:`save`."""
+def load(path, device: str | torch.device = "cpu") -> "Model | Ensemble":
+    """Load a model file written by :func:`save`: a :class:`Model`, or an :class:`Ensemble`
+    for a file of several networks."""
     meta, payload = load_payload(path)
     try:
         if not isinstance(meta, dict):
             raise TypeError("metadata is not a mapping")
-        net = StackedDNN(meta["n_bins"], meta["context_frames"], meta["n_layers"], meta.get("hidden_units", 0))
-        net.load_state_dict(payload["state_dict"])  # copied into the float32 parameters: no float32 temporaries
-        del payload
         spectral = from_dict(SpectralConfig, meta["spectral"])
-        train = from_dict(TrainConfig, meta["train"])
+        members = []
+        for i, (state, train, history) in enumerate(member_parts(meta, payload["state_dict"])):
+            net = StackedDNN(meta["n_bins"], meta["context_frames"], meta["n_layers"], meta.get("hidden_units", 0))
+            net.load_state_dict(state)  # copied into the float32 parameters: no float32 temporaries
+            members.append(Model(net, spectral, meta["target"], from_dict(TrainConfig, train), history,
+                                 meta.get("meta", {}) if len(members) == 0 else {}))
+        del payload
     except SaesepError:
         raise
     except Exception as e:
         raise SaesepError(f"'{path}' is a damaged saesep model file ({type(e).__name__})") from e
-    if spectral.net_bins != net.n_bins or spectral.context_frames != net.context_frames:
-        raise SaesepError(f"'{path}' is a damaged saesep model file (config does not match weights)")
-    check_model(meta, spectral, [p.detach().numpy() for p in net.parameters()], path)
-    net.eval()
-    model = Model(net, spectral, meta["target"], train, meta.get("history", {}), meta.get("meta", {}))
+    for m in members:
+        if spectral.net_bins != m.net.n_bins or spectral.context_frames != m.net.context_frames:
+            raise SaesepError(f"'{path}' is a damaged saesep model file (config does not match weights)")
+        check_model(meta, spectral, [p.detach().numpy() for p in m.net.parameters()], path)
+        m.net.eval()
+    model = members[0] if len(members) == 1 else Ensemble(members, meta.get("meta", {}))
     return model.to(device)

@@ -12,7 +12,7 @@ from .backend import NumpyOps, choose_engine
 from .config import SpectralConfig, TrainConfig, from_dict
 from .errors import SaesepError
 from .spectral import EPS, context_margin, context_offsets
-from .weights import check_model, parse_meta, read_payload
+from .weights import check_model, member_parts, parse_meta, read_payload
 
 _NUMPY = NumpyOps()
 
@@ -56,8 +56,8 @@ def band(mag, net_bins: int):
 
 
 def macs_per_frame(meta: dict) -> int:
-    """Multiply-adds of the network per frame and channel."""
-    return sum(d_in * d_out for d_in, d_out in layer_shapes(meta))
+    """Multiply-adds of the network (all of an ensemble's) per frame and channel."""
+    return sum(d_in * d_out for d_in, d_out in layer_shapes(meta)) * meta.get("networks", 1)
 
 
 def layer_shapes(meta: dict) -> list[tuple[int, int]]:
@@ -71,9 +71,10 @@ def layer_shapes(meta: dict) -> list[tuple[int, int]]:
 
 @dataclass
 class NumpyModel:
-    """A model file's network as numpy float32 arrays: what extraction on a CPU runs."""
+    """A model file's network as numpy float32 arrays: what extraction on a CPU runs.
+    ``networks``: each network's layers; several (an ensemble): their estimates averaged."""
 
-    layers: list
+    networks: list
     spectral: SpectralConfig
     target: str
     train: TrainConfig = field(default_factory=TrainConfig)
@@ -84,12 +85,17 @@ class NumpyModel:
 
     @property
     def macs(self) -> int:
-        return sum(w.size for w, _ in self.layers)
+        return sum(w.size for layers in self.networks for w, _ in layers)
 
     def estimate_sequence(self, mag: np.ndarray, dtype=np.float32) -> np.ndarray:
         """As :meth:`saesep.model.Model.estimate_sequence`, in numpy float32."""
         mag, extra = band(mag, self.spectral.net_bins)
-        out = forward_sequence(_NUMPY, np.ascontiguousarray(mag), self.layers, self.spectral, np.float32)
+        mag = np.ascontiguousarray(mag)
+        out = forward_sequence(_NUMPY, mag, self.networks[0], self.spectral, np.float32)
+        for layers in self.networks[1:]:
+            out += forward_sequence(_NUMPY, mag, layers, self.spectral, np.float32)
+        if len(self.networks) > 1:
+            out /= len(self.networks)
         return np.pad(out, [(0, 0), (0, 0), (0, extra)]) if extra else out
 
 
@@ -99,25 +105,30 @@ def load_numpy(path, payload: dict | None = None) -> NumpyModel:
     payload = payload if payload is not None else read_payload(path)
     meta = parse_meta(payload, path)
     try:
-        state = payload["state_dict"]
         spectral = from_dict(SpectralConfig, meta["spectral"])
-        train = from_dict(TrainConfig, meta["train"])
         n = int(meta["n_layers"])
-        arrays = [state[f"layers.{k}.{p}"] for k in range(n) for p in ("weight", "bias")]
-        if len(state) != 2 * n:
-            raise KeyError("extra tensors")
+        parts = member_parts(meta, payload["state_dict"])
+        train = from_dict(TrainConfig, parts[0][1])
+        members = []
+        for state, _, _ in parts:
+            members.append([state[f"layers.{k}.{p}"] for k in range(n) for p in ("weight", "bias")])
+            if len(state) != 2 * n:
+                raise KeyError("extra tensors")
     except SaesepError:
         raise
     except Exception as e:  # noqa: BLE001
         raise SaesepError(f"'{path}' is a damaged saesep model file ({type(e).__name__})") from e
-    check_model(meta, spectral, arrays, path)
-    layers = []
-    for k, (d_in, units) in enumerate(layer_shapes(meta)):
-        w, b = arrays[2 * k].astype(np.float32), arrays[2 * k + 1].astype(np.float32)
-        if w.shape != (units, d_in) or b.shape != (units,):
-            raise SaesepError(f"'{path}' is a damaged saesep model file (config does not match weights)")
-        layers.append((np.ascontiguousarray(w.T), b))
-    return NumpyModel(layers, spectral, meta["target"], train, meta.get("history", {}), meta.get("meta", {}))
+    networks = []
+    for arrays in members:
+        check_model(meta, spectral, arrays, path)
+        layers = []
+        for k, (d_in, units) in enumerate(layer_shapes(meta)):
+            w, b = arrays[2 * k].astype(np.float32), arrays[2 * k + 1].astype(np.float32)
+            if w.shape != (units, d_in) or b.shape != (units,):
+                raise SaesepError(f"'{path}' is a damaged saesep model file (config does not match weights)")
+            layers.append((np.ascontiguousarray(w.T), b))
+        networks.append(layers)
+    return NumpyModel(networks, spectral, meta["target"], train, meta.get("history", {}), meta.get("meta", {}))
 
 
 def load_models(paths, device: str = "cpu", precision: str = "auto", engine: str = "auto") -> dict:

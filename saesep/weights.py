@@ -86,10 +86,30 @@ def parse_meta(payload: dict, path) -> dict:
     except Exception as e:  # noqa: BLE001
         raise SaesepError(f"'{shown(path)}' is a damaged saesep model file (bad metadata)") from e
     shape_ok = all(isinstance(meta.get(k, 0), int) and not isinstance(meta.get(k), bool)
-                   for k in ("n_layers", "n_bins", "context_frames", "hidden_units")) if isinstance(meta, dict) else False
+                   for k in ("n_layers", "n_bins", "context_frames", "hidden_units", "networks")) if isinstance(meta, dict) else False
     if not shape_ok:
         raise SaesepError(f"'{shown(path)}' is a damaged saesep model file (bad metadata)")
     return meta
+
+
+def member_parts(meta: dict, state: dict) -> list[tuple[dict, dict, dict]]:
+    """``(state dict, train config, history)`` of each network of a model file: one, or the
+    members of an ensemble (``meta["networks"]``, tensors named ``members.{i}.…``).
+    Raises KeyError, TypeError or ValueError on a damaged file."""
+    n = meta.get("networks", 1)
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+        raise ValueError("bad number of networks")
+    if n == 1:
+        return [(state, meta["train"], meta.get("history", {}))]
+    infos = meta["history"]["members"]
+    if len(infos) != n or len(state) != sum(1 for k in state if k.startswith("members.")):
+        raise ValueError("members do not match the tensors")
+    parts = []
+    for i, info in enumerate(infos):
+        prefix = f"members.{i}."
+        parts.append(({k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)},
+                      info["train"], info["history"]))
+    return parts
 
 
 def check_model(meta: dict, spectral, weights: list, path) -> None:

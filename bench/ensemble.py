@@ -24,7 +24,7 @@ from common import paired, read_target, write_results
 from saesep.datasets import find_tracks  # noqa: E402
 from saesep.evaluation import mdx_sdr  # noqa: E402
 from saesep.model import load  # noqa: E402
-from saesep.workers import one_torch_thread, process_pool  # noqa: E402
+from saesep.workers import one_thread, process_pool  # noqa: E402
 
 CORPORA = ["corpora/band-medium", "corpora/medium", "corpora/band-opl3-valid", "corpora/medium-opl3-valid"]
 
@@ -68,7 +68,7 @@ def main() -> None:
            "corpora": {}}
     for c in args.corpus or CORPORA:
         tracks = find_tracks(Path(c) / args.split)
-        with process_pool(args.jobs, initializer=one_torch_thread) as pool:
+        with process_pool(args.jobs, initializer=one_thread) as pool:
             rows = [r for r in pool.map(_track, [(t, args.model, target, options) for t in tracks]) if r]
         first = {r["track"]: r["0"] for r in rows}
         summary = {"first_mean": round(float(np.mean(list(first.values()))), 3),

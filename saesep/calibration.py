@@ -23,7 +23,7 @@ import numpy as np
 
 from . import audio as audio_io
 from .errors import SaesepError
-from .workers import one_torch_thread, process_pool
+from .workers import one_thread, process_pool
 
 
 def _track_sums(args) -> tuple[np.ndarray, np.ndarray]:
@@ -71,7 +71,7 @@ def fit_output_gain(model, corpora, split: str = "train", tracks_per_corpus: int
     num = den = 0.0
     jobs = min(jobs or os.cpu_count() or 1, len(args))
     with tqdm(total=len(args), disable=not progress, unit="track", desc=f"output gain {target}") as bar, \
-            process_pool(jobs, initializer=one_torch_thread) as pool:
+            process_pool(jobs, initializer=one_thread) as pool:
         for r in pool.imap(_track_sums, args):
             num, den = num + r[0], den + r[1]
             bar.update(1)

@@ -21,7 +21,7 @@ import numpy as np
 from . import audio as audio_io
 from .config import SpectralConfig
 from .errors import SaesepError
-from .workers import one_torch_thread, process_pool
+from .workers import one_thread, process_pool
 from .spectral import istft, stft
 
 ORACLES = ("irm1", "irm2", "ibm", "oracle-mag", "mixture")
@@ -278,7 +278,7 @@ def evaluate(data, split: str = "test", model=None, target: str | None = None, m
     rows = []
     with tqdm(total=len(args), disable=not progress, unit="track", desc=f"evaluate {target}") as bar:
         if jobs > 1 and len(args) > 1:
-            with process_pool(jobs, initializer=one_torch_thread) as pool:
+            with process_pool(jobs, initializer=one_thread) as pool:
                 for r in pool.imap(_eval_track, args):
                     rows.append(r)
                     bar.update(1)

@@ -18,11 +18,15 @@ from .errors import Stopped
 PR_SET_PDEATHSIG = 1
 
 
-def one_torch_thread() -> None:
-    """A pool worker's initializer: workers share the cores, one torch thread each."""
+def one_thread() -> None:
+    """A pool worker's initializer: workers share the cores, one thread each, for torch and
+    for numpy's BLAS (whose threads otherwise spin on cores the other workers need: a
+    separation in two such workers beside a busy process took twice the CPU time)."""
     import torch
+    from threadpoolctl import threadpool_limits
 
     torch.set_num_threads(1)
+    threadpool_limits(1)
 
 
 def die_with_parent() -> None:

@@ -1,0 +1,18 @@
+"""Worker pools: each worker runs torch and numpy's BLAS on one thread."""
+
+from saesep.workers import one_thread, process_pool
+
+
+def _threads(_) -> tuple[int, list[int]]:
+    import torch
+    from threadpoolctl import threadpool_info
+
+    return torch.get_num_threads(), [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+
+
+def test_one_thread_workers_use_one_blas_and_one_torch_thread():
+    with process_pool(2, initializer=one_thread) as pool:
+        results = list(pool.imap(_threads, range(2)))
+    for torch_threads, blas in results:
+        assert torch_threads == 1
+        assert blas and all(n == 1 for n in blas)

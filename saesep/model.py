@@ -255,10 +255,10 @@ def check_members(members) -> None:
     """What networks need to be averaged: two or more, one target, one STFT, one shape."""
     if len(members) < 2:
         raise SaesepError("an ensemble needs two or more models")
+    if any(isinstance(m, Ensemble) for m in members):
+        raise SaesepError("an ensemble's members are single models")
     first = members[0]
     for m in members[1:]:
-        if isinstance(m, Ensemble) or isinstance(first, Ensemble):
-            raise SaesepError("an ensemble's members are single models")
         if m.target != first.target:
             raise SaesepError(f"models for '{first.target}' and '{m.target}' cannot be averaged")
         if m.spectral != first.spectral:
@@ -270,10 +270,7 @@ def check_members(members) -> None:
 def combine(models, meta: dict | None = None) -> Ensemble:
     """An :class:`Ensemble` of ``models`` (paths or loaded models). Its separation options
     and other metadata are ``meta``, by default the first model's."""
-    members = [m if isinstance(m, Model) else load(m) for m in models]
-    for m in members:
-        if isinstance(m, Ensemble):
-            raise SaesepError("an ensemble's members are single models")
+    members = [load(m) if isinstance(m, (str, Path)) else m for m in models]
     return Ensemble(members, dict(members[0].meta if meta is None else meta))
 
 

@@ -62,6 +62,13 @@ def _score_job(job):
     return key, bss_eval(ref, est, mix, sr)
 
 
+def _scoring_worker() -> None:
+    from saesep.workers import die_with_parent, one_thread
+
+    die_with_parent()
+    one_thread()
+
+
 def score_all(jobs, processes: int = 2):
     """BSS Eval v4 of ``(key, ref, est, mix, sr)`` jobs in parallel processes; yields ``(key, scores)``
     in order. ``jobs`` may be a generator: it is drawn lazily, at most 2 jobs per process held at once."""
@@ -69,11 +76,10 @@ def score_all(jobs, processes: int = 2):
     from collections import deque
     from concurrent.futures import ProcessPoolExecutor
 
-    from saesep.workers import die_with_parent
-
-    # workers die with this process, however it ends (a killed benchmark leaves no orphans)
+    # workers die with this process, however it ends (a killed benchmark leaves no orphans),
+    # and run on one thread each
     with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"),
-                             initializer=die_with_parent) as ex:
+                             initializer=_scoring_worker) as ex:
         window: deque = deque()
         for job in jobs:
             window.append(ex.submit(_score_job, job))

@@ -89,7 +89,7 @@ def generalisation() -> list[str]:
             "`band-opl3`: the same test songs played by an FM synthesizer no model heard) and on the classical "
             "corpus (unseen pieces and SoundFont), against the role's previous built-in (the same weights with the "
             "separation options of before: the plain ratio mask, exponent 1, one STFT grid, no output gain; the stereo Wiener filter "
-            "on drums and lead only). "
+            "on drums and lead only; for lead, whose file now averages two networks, its seed-0 network alone). "
             "Median over tracks of the Music Demixing Challenge's whole-track SDR (MDX SDR, "
             "`saesep evaluate --metric sdr`) and of SI-SDR (dB), the share of the passthrough → IRM1 gap closed, "
             "and the paired SDR difference over the split's tracks. Command: "

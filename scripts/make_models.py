@@ -7,7 +7,8 @@
    with sf_GMbank (``corpora/medium-gmbank``, train split only);
 2. trains one model per role on the training tracks of all three, validated on the band
    corpus's valid split (drums: on the band and the classical valid splits together), with
-   the default preset, the role's overrides and a fixed seed;
+   the default preset, the role's overrides and a fixed seed (lead: two networks, seeds 0
+   and 2, their estimates averaged in one file: ``ROLE_SEEDS``);
 3. chooses its separation options, the iterations of its stereo Wiener filter (0 or 1)
    and the exponent of its ratio mask (1, 0.75 or 0.5), together on valid splits played by
    instruments no model heard (the band and the classical valid pieces on the OPL3 FM
@@ -68,6 +69,10 @@ ROLE_OVERRIDES = {"bass": {"n_fft": 4096, "hop": 1024, "max_freq": 2000, "layers
 # for drums, lead and other (docs/experiments.md); the default model, bass, keeps one to stay
 # above 200× real time on 2 cores
 ROLE_SHIFTS = {"drums": 2, "lead": 2, "other": 2}
+# roles whose file holds several networks trained with these seeds (added to --seed), their
+# estimates averaged (saesep combine): lead's candidates moved by ±0.5 dB from seed to seed,
+# and the average of two gained on every valid split (docs/models.md)
+ROLE_SEEDS = {"lead": (0, 2)}
 # roles validated on the valid splits of several corpora together (default: the band corpus's)
 ROLE_VALID = {"drums": ["band-medium", "medium"]}
 GAIN_TRACKS = 100  # training tracks per corpus the output gain is fitted on
@@ -142,11 +147,17 @@ def main() -> None:
             full = out / f"{role}.pt"
             m = model_io.load(full)
         else:
-            m = _trained(full, roots, valid, opts)
-            if m is None:
-                m = train(roots, full, plot=work / f"{role}.png", valid=valid, **opts)
-            else:
-                print(f"{role}: {full} was trained with these settings on these corpora; scoring it")
+            seeds = [args.seed + s for s in ROLE_SEEDS.get(role, (0,))]
+            members = []
+            for seed in seeds:
+                path = full if len(seeds) == 1 else work / f"{role}.seed{seed}.pt"
+                member = _trained(path, roots, valid, {**opts, "seed": seed})
+                if member is None:
+                    member = train(roots, path, plot=path.with_suffix(".png"), valid=valid, **{**opts, "seed": seed})
+                else:
+                    print(f"{role}: {path} was trained with these settings on these corpora; using it")
+                members.append(member)
+            m = members[0] if len(members) == 1 else model_io.combine(members)
         secs = m.history.get("train_seconds", time.time() - t)
         m.meta.pop("output_gain", None)  # options are chosen, and the gain fitted, without one
         plain = work / f"{role}.no_gain.pt"

@@ -278,7 +278,8 @@ def save(model: "Model | Ensemble", path, extra: dict | None = None, half: bool 
     """Write a model file loadable with ``torch.load(weights_only=True)``.
 
     Metadata are stored as one JSON string; tensors as a plain state dict.
-    ``extra`` adds tensors/values (training checkpoints); ``half`` stores float16 weights;
+    ``extra`` adds tensors/values (training checkpoints); ``half`` stores float16 weights
+    in a deflated archive (the shipped models);
     ``protect``: files that ``path`` must not be (the inputs it was made from).
     """
     from .files import atomic_output
@@ -302,6 +303,24 @@ def save(model: "Model | Ensemble", path, extra: dict | None = None, half: bool 
         payload["extra"] = extra
     with atomic_output(path, protect) as tmp:
         torch.save(payload, tmp)
+        if half:
+            deflate(tmp)
+
+
+def deflate(path) -> None:
+    """Rewrite the zip archive ``torch.save`` wrote at ``path`` with its entries deflated (the
+    shipped models: float16 weights take about a sixth less room; ``torch.load`` and saesep's
+    own reader read it as before)."""
+    import zipfile
+
+    packed = Path(str(path) + ".deflate")
+    try:
+        with zipfile.ZipFile(path) as src, zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as dst:
+            for info in src.infolist():
+                dst.writestr(info.filename, src.read(info.filename))
+        packed.replace(path)
+    finally:
+        packed.unlink(missing_ok=True)
 
 
 def load_payload(path) -> tuple[dict, dict]:

@@ -93,3 +93,17 @@ def test_ensemble_file_with_a_missing_member_is_refused(files):
     for loader in (load, load_numpy):
         with pytest.raises(SaesepError, match="damaged"):
             loader(ens)
+
+
+def test_a_shipped_form_file_is_deflated_and_loads_the_same(files, tmp_path):
+    import zipfile
+
+    _, ens = files
+    save(load(ens), tmp_path / "half.pt", half=True)
+    with zipfile.ZipFile(tmp_path / "half.pt") as z:
+        assert all(i.compress_type == zipfile.ZIP_DEFLATED for i in z.infolist())
+    mag = np.random.default_rng(2).random((1, 12, SPECTRAL.net_bins)).astype(np.float32)
+    a = load_numpy(tmp_path / "half.pt").estimate_sequence(mag)
+    b = load(tmp_path / "half.pt").estimate_sequence(torch.from_numpy(mag)).numpy()
+    assert np.allclose(a, b, atol=1e-5)
+    assert np.allclose(a, load_numpy(ens).estimate_sequence(mag), atol=1e-2)  # float16 weights

@@ -22,14 +22,21 @@ sys.path.insert(0, str(ROOT))
 def machine() -> dict:
     import torch
 
-    cpu = "unknown"
+    from saesep.backend import cpu_flags
+
+    info = {}
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+            key, _, value = line.partition(":")
+            info.setdefault(key.strip(), value.strip())
     except OSError:
         pass
+    # the name alone can hide the generation ("AMD EPYC"); the instructions that decide the
+    # speed of the products (AVX-512, bfloat16, AMX) are named
+    isa = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_tile") if f in cpu_flags()]
+    cpu = info.get("model name", "unknown")
+    if "cpu family" in info:
+        cpu += f" (family {info['cpu family']} model {info.get('model', '?')}; {', '.join(isa) or 'no AVX2'})"
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
     return {"cpu": cpu, "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(), "gpu": gpu,
             "python": platform.python_version(), "torch": torch.__version__, "date": time.strftime("%Y-%m-%d")}
@@ -140,6 +147,26 @@ def paired(a: dict, b: dict) -> dict:
     d = np.array([a[k] - b[k] for k in a if k in b], dtype=float)
     d = d[np.isfinite(d)]
     return {"mean": round(float(d.mean()), 3) if d.size else float("nan"), "better": int((d > 0).sum()), "tracks": int(d.size)}
+
+
+def wall(cmd: list[str]) -> float:
+    """Seconds a whole process takes, its output discarded."""
+    t = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - t
+
+
+def alternated(runs: dict[str, list[str]], rounds: int) -> dict[str, list[float]]:
+    """Each command's whole-process seconds over ``rounds`` rounds, the commands alternated
+    within a round (so that a change in the machine's load touches all alike), after a
+    warm-up run of each (page cache, bytecode)."""
+    for cmd in runs.values():
+        wall(cmd)
+    times: dict[str, list[float]] = {k: [] for k in runs}
+    for _ in range(rounds):
+        for k, cmd in runs.items():
+            times[k].append(wall(cmd))
+    return times
 
 
 def write_results(name: str, data: dict) -> Path:

@@ -11,20 +11,12 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
-import time
 
 import numpy as np
 import soundfile as sf
 
-from common import WORK, long_song, machine, write_results
-
-
-def wall(cmd: list[str]) -> float:
-    t = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - t
+from common import WORK, alternated, long_song, machine, write_results
 
 
 def main():
@@ -48,12 +40,7 @@ def main():
     }
     cpu = machine()["cpu"]
     print(f"CPU: {cpu}; {args.rounds} alternated rounds, medians")
-    for cmd in runs.values():  # warm-up: page cache, bytecode
-        wall(cmd)
-    times: dict[str, list[float]] = {k: [] for k in runs}
-    for _ in range(args.rounds):
-        for k, cmd in runs.items():
-            times[k].append(wall(cmd))
+    times = alternated(runs, args.rounds)
     med = {k: statistics.median(v) for k, v in times.items()}
     torch_s = med["python -c 'import torch'"]
     res = {"rounds": args.rounds, "song_seconds": args.seconds, "runs": {}}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
@@ -169,12 +168,15 @@ def extract(inputs, model_paths, target, out_dir, filename, fmt, bits, residual,
     from .batch import check_template, find_audio_files, plan, shown
     from .extract import Cancelled, extract_file
     from .separation import SeparationOptions
-    from .backend import resolve_device
+    from .backend import cpu_has_bfloat16, resolve_device
 
     _run(check_template, filename)
     if jobs < 1:
         raise click.BadParameter("must be at least 1", param_hint="-j")
     dev = _run(resolve_device, device)
+    if dev == "cpu" and precision == "bfloat16" and not cpu_has_bfloat16():
+        click.echo("warning: this CPU has no bfloat16 instructions (AVX512-BF16 or AMX): torch emulates "
+                   "them, several times slower than --precision float32", err=True)
     stdin = sys.stdin if "-" in inputs else None
     files, problems = find_audio_files(inputs, stdin)
     models, outputs = _run(_models_for, target, model_paths, rest_to, dev, precision, engine)
@@ -241,7 +243,9 @@ def extract(inputs, model_paths, target, out_dir, filename, fmt, bits, residual,
         if jobs > 1:
             from concurrent.futures import ThreadPoolExecutor, as_completed
 
-            with _torch_threads_shared(models, jobs):
+            from .workers import threads_shared
+
+            with threads_shared(jobs):
                 ex = ThreadPoolExecutor(jobs)
                 try:
                     for fut in as_completed([ex.submit(one, j) for j in jobs_planned]):
@@ -258,22 +262,6 @@ def extract(inputs, model_paths, target, out_dir, filename, fmt, bits, residual,
                 bar.update(1)
     if failed:
         raise click.ClickException(f"{failed} of {len(jobs_planned) + len(problems)} input(s) failed")
-
-
-@contextlib.contextmanager
-def _torch_threads_shared(models, jobs: int):
-    """For torch models, divide torch's threads among ``jobs`` parallel files (numpy models: nothing)."""
-    if not any(m.engine == "torch" for m in models.values()):
-        yield
-        return
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(max(1, threads // jobs))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 # ----------------------------------------------------------------------------- info

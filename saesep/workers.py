@@ -29,6 +29,26 @@ def one_thread() -> None:
     threadpool_limits(1)
 
 
+@contextlib.contextmanager
+def threads_shared(jobs: int):
+    """For ``jobs`` files separated in parallel threads of one process: each product gets
+    its share of the cores, in torch (when loaded) and in numpy's BLAS, restored after.
+    Without it, every thread's products would start a BLAS thread per core."""
+    from threadpoolctl import threadpool_limits
+
+    share = max(1, (os.cpu_count() or 1) // jobs)
+    torch = sys.modules.get("torch")  # the numpy engine never imports torch: leave it so
+    before = torch.get_num_threads() if torch is not None else None
+    if torch is not None:
+        torch.set_num_threads(min(before, share))
+    try:
+        with threadpool_limits(share, user_api="blas"):
+            yield
+    finally:
+        if torch is not None:
+            torch.set_num_threads(before)
+
+
 def die_with_parent() -> None:
     """Have the kernel kill this process when its parent dies, however the parent dies (Linux)."""
     if sys.platform.startswith("linux"):

@@ -261,3 +261,17 @@ def test_evaluate_takes_the_separation_options(runner, tiny_model, track_folder,
     bad = runner.invoke(main, args + [flag, "-1"])
     assert bad.exit_code != 0 and error in bad.output and "Traceback" not in bad.output
 
+
+
+@pytest.mark.parametrize("flags, warned", [(frozenset({"avx2"}), True), (frozenset({"avx2", "avx512_bf16"}), False)])
+def test_bfloat16_on_a_cpu_without_bfloat16_instructions_warns(runner, tiny_model, tmp_path, monkeypatch, flags,
+                                                               warned):
+    from saesep import backend
+
+    monkeypatch.setattr(backend, "cpu_flags", lambda: flags)
+    model, _ = tiny_model
+    res = runner.invoke(main, ["extract", str(_song(tmp_path / "a.wav")), "-m", str(model), "-o", str(tmp_path / "out"),
+                               "-q", "--precision", "bfloat16"])
+    assert res.exit_code == 0, res.output
+    assert ("no bfloat16 instructions" in res.output) == warned
+    assert (tmp_path / "out" / "a" / "bass.wav").exists()

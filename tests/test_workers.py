@@ -16,3 +16,17 @@ def test_one_thread_workers_use_one_blas_and_one_torch_thread():
     for torch_threads, blas in results:
         assert torch_threads == 1
         assert blas and all(n == 1 for n in blas)
+
+
+def test_threads_shared_divides_the_cores_among_parallel_files_and_restores_them(monkeypatch):
+    import torch
+
+    from saesep import workers
+
+    monkeypatch.setattr(workers.os, "cpu_count", lambda: 8)
+    torch_before, blas_before = _threads(None)
+    with workers.threads_shared(8):  # 8 files on 8 cores: one thread each
+        torch_threads, blas = _threads(None)
+    assert torch_threads == 1
+    assert blas and all(n == 1 for n in blas)
+    assert _threads(None) == (torch_before, blas_before)

@@ -304,7 +304,8 @@ def _print_info(meta: dict) -> None:
         click.echo(f"networks     {len(members)}, their estimates averaged")
     for mem in members:
         tr, h = mem["train"], mem["history"]
-        click.echo(f"training     {tr['optimizer']}, init {tr['init']}, sampling {tr['sampling']}, seed {tr['seed']}")
+        threads = f", {h['threads']} threads" if "threads" in h else ""
+        click.echo(f"training     {tr['optimizer']}, init {tr['init']}, sampling {tr['sampling']}, seed {tr['seed']}{threads}")
         for ev in h.get("layers_added", []):
             click.echo(f"  + layer {ev['layer']} at it {ev['iteration']}: J_valid {ev['J_valid_before']:.4f} -> {ev['J_valid_after']:.4f}")
         for st in h.get("stages", []):

@@ -482,6 +482,9 @@ def train(data, out, target: str | None = None, preset: str | Preset = "default"
     model = tr.fit(resume)
     model.history["train_seconds"] = round(time.time() - t0, 2)
     model.history["cpu_seconds"] = round(_cpu_seconds() - c0, 2)  # this process and its loaders
+    # float sums split differently on another thread count: the same seed gives the same model
+    # only with the same count, so the file records it
+    model.history["threads"] = torch.get_num_threads()
     # the model file names its data folders, not this machine's paths (the checkpoint keeps those)
     model.meta.update(data=_folder_names(meta["data"]), valid_data=_folder_names(meta["valid_data"]))
     model.net.eval()

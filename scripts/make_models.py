@@ -75,6 +75,7 @@ ROLE_SHIFTS = {"drums": 2, "lead": 2, "other": 2}
 ROLE_SEEDS = {"lead": (0, 2)}
 # roles validated on the valid splits of several corpora together (default: the band corpus's)
 ROLE_VALID = {"drums": ["band-medium", "medium"]}
+THREADS = 2  # the built-ins were trained on 2 threads; float sums split otherwise on another count
 GAIN_TRACKS = 100  # training tracks per corpus the output gain is fitted on
 
 
@@ -127,7 +128,12 @@ def main() -> None:
                     help="Do not train: choose the separation options of the models in --out again, score and store them.")
     ap.add_argument("--recorded-options", action="store_true",
                     help="With --shipped: keep the separation options the models record (fit the gain, score, store).")
+    ap.add_argument("--threads", type=int, default=THREADS,
+                    help="Torch threads of the training (the same seed gives the same model only on as many).")
     args = ap.parse_args()
+    import torch
+
+    torch.set_num_threads(args.threads)
     base = Path(args.corpora)
     for name, spec in {**CORPORA, **UNSEEN_VALID}.items():
         if not (base / name / "corpus.json").exists():

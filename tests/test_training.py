@@ -42,6 +42,7 @@ def test_same_seed_same_model(track_folder, tmp_path, tiny_model):
     again = train(track_folder, tmp_path / "again.pt", target="bass", preset="tiny", progress=False, log=lambda m: None,
                   workers=2)
     assert first.meta["workers"] == 0 and again.meta["workers"] == 2
+    assert first.history["threads"] == again.history["threads"] == torch.get_num_threads()  # recorded: it matters
     for a, b in zip(first.net.state_dict().values(), again.net.state_dict().values()):
         assert torch.equal(a, b)
     assert [p["J_valid"] for p in first.history["curve"]] == [p["J_valid"] for p in again.history["curve"]]

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A batch of songs in one process: ``saesep extract -j 1`` against ``-j 2`` (or more), each
-timed as a whole process, on the default numpy engine and on the torch engine
-(``--precision bfloat16``), alternated over several rounds; medians and the ratio to ``-j 1``.
+timed as a whole process, on the numpy engine and on the torch engine (float32
+both), alternated over several rounds; medians and the ratio to ``-j 1``.
 
 Usage: python bench/batch.py [--songs 8] [--seconds 30] [--target lead] [--jobs 2] [--rounds 3]
 """
@@ -34,7 +34,7 @@ def main():
     base = [sys.executable, "-m", "saesep", "extract", "-q", "-t", args.target, "-o", str(WORK / "batch_out"),
             str(folder)]
     runs = {}
-    for engine, extra in (("numpy", []), ("torch bfloat16", ["--precision", "bfloat16"])):
+    for engine, extra in (("numpy", ["--engine", "numpy"]), ("torch", ["--engine", "torch"])):
         for j in [1] + [int(x) for x in args.jobs.split(",")]:
             runs[f"{engine}, -j {j}"] = base + extra + ["-j", str(j)]
     m = machine()

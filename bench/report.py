@@ -175,6 +175,14 @@ def speed() -> list[str]:
                   "| process | median s | × `import torch` | × real time |", "|---|---|---|---|"]
         for k, v in s["runs"].items():
             lines.append(f"| {k} | {v['median_s']} | {v['over_import_torch']} | {v.get('x_realtime', '')} |")
+    b = load("batch_cpu")
+    if b:
+        lines += ["", "### A batch in one process (`-j`)", "",
+                  f"`python bench/batch.py` ({machine(b)}; {b['songs']} songs of {b['song_seconds']:.0f} s, "
+                  f"`-t {b['target']}`, {b['rounds']} alternated rounds, medians):", "",
+                  "| engine, files in parallel | median s | × real time | × `-j 1` |", "|---|---|---|---|"]
+        for k, v in b["runs"].items():
+            lines.append(f"| {k} | {v['median_s']} | {v['x_realtime']} | {v['speedup_over_j1']} |")
     g = load("gpu_h100_torch_fft/speed_cuda")
     if g:
         lines += ["", f"On a GPU (`bash scripts/gpu_check.sh`; {machine(g)}, {g['machine'].get('gpu')}): built-in bass "

@@ -114,7 +114,8 @@ def resolve_device(device: str) -> str:
     return device
 
 
-def _cores() -> int:
+def cores() -> int:
+    """The cores this process may run on."""
     import os
 
     try:
@@ -123,7 +124,9 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
-_CORES = _cores()
+# threads of the numpy engine's FFTs (scipy's workers): all the cores, fewer while several
+# files run in parallel threads (saesep.workers.threads_shared)
+fft_threads = cores()
 
 
 class NumpyOps:
@@ -145,12 +148,12 @@ class NumpyOps:
         # scipy's pocketfft: ~4x numpy's for float32 frames here, for 0.2 s of import
         from scipy import fft
 
-        return fft.rfft(x, workers=_CORES)
+        return fft.rfft(x, workers=fft_threads)
 
     def irfft(self, x, n: int):
         from scipy import fft
 
-        return fft.irfft(x, n=n, workers=_CORES)
+        return fft.irfft(x, n=n, workers=fft_threads)
 
     def pad_frames(self, x, lo: int, hi: int):
         """Zero frames before and after axis -2."""

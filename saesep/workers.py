@@ -31,20 +31,25 @@ def one_thread() -> None:
 
 @contextlib.contextmanager
 def threads_shared(jobs: int):
-    """For ``jobs`` files separated in parallel threads of one process: each product gets
-    its share of the cores, in torch (when loaded) and in numpy's BLAS, restored after.
-    Without it, every thread's products would start a BLAS thread per core."""
+    """For ``jobs`` files separated in parallel threads of one process: each one's products
+    and FFTs get its share of the cores, in torch (when loaded), numpy's BLAS and the numpy
+    engine's FFTs; restored after. Without it, every thread's products would start a BLAS
+    thread per core."""
     from threadpoolctl import threadpool_limits
 
-    share = max(1, (os.cpu_count() or 1) // jobs)
+    from . import backend
+
+    share = max(1, backend.cores() // jobs)
     torch = sys.modules.get("torch")  # the numpy engine never imports torch: leave it so
     before = torch.get_num_threads() if torch is not None else None
+    fft_before, backend.fft_threads = backend.fft_threads, min(backend.fft_threads, share)
     if torch is not None:
         torch.set_num_threads(min(before, share))
     try:
         with threadpool_limits(share, user_api="blas"):
             yield
     finally:
+        backend.fft_threads = fft_before
         if torch is not None:
             torch.set_num_threads(before)
 

@@ -23,10 +23,14 @@ def test_threads_shared_divides_the_cores_among_parallel_files_and_restores_them
 
     from saesep import workers
 
-    monkeypatch.setattr(workers.os, "cpu_count", lambda: 8)
+    from saesep import backend
+
+    monkeypatch.setattr(backend, "cores", lambda: 8)
+    monkeypatch.setattr(backend, "fft_threads", 8)
     torch_before, blas_before = _threads(None)
     with workers.threads_shared(8):  # 8 files on 8 cores: one thread each
         torch_threads, blas = _threads(None)
+        assert backend.fft_threads == 1
     assert torch_threads == 1
     assert blas and all(n == 1 for n in blas)
-    assert _threads(None) == (torch_before, blas_before)
+    assert _threads(None) == (torch_before, blas_before) and backend.fft_threads == 8

@@ -9,6 +9,7 @@ Usage: python bench/batch.py [--songs 8] [--seconds 30] [--target lead] [--jobs 
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
 import sys
 
@@ -24,13 +25,13 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--name", default="batch_cpu")
     args = ap.parse_args()
-    folder = WORK / "batch_songs"
+    folder = WORK / f"batch_{args.songs}x{args.seconds:g}s"
     song = long_song(args.seconds, WORK / f"song_{int(args.seconds)}s.wav")
     folder.mkdir(parents=True, exist_ok=True)
-    for i in range(args.songs):
-        link = folder / f"song{i:02d}.wav"
-        if not link.exists():
-            link.symlink_to(song)
+    for i in range(args.songs):  # copies, as a user's folder holds: the batch refuses one file named twice
+        copy = folder / f"song{i:02d}.wav"
+        if not copy.exists() or copy.stat().st_size != song.stat().st_size:
+            shutil.copyfile(song, copy)
     base = [sys.executable, "-m", "saesep", "extract", "-q", "-t", args.target, "-o", str(WORK / "batch_out"),
             str(folder)]
     runs = {}

@@ -1,5 +1,7 @@
 """The shipped models: present, self-describing, and clearly better than passthrough on the demo song."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -65,8 +67,19 @@ def test_demo_command(tmp_path):
 
     from saesep.cli import main
 
-    res = CliRunner().invoke(main, ["demo", "-o", str(tmp_path)])
+    import soundfile as sf
+
+    song = tmp_path / "song"  # the demo's first 6 s: the command's wiring (the models' quality: above)
+    song.mkdir()
+    for f in DEMO.glob("*.flac"):
+        x, sr = sf.read(f, frames=6 * 44100)
+        sf.write(song / f.name, x, sr)
+    res = CliRunner().invoke(main, ["demo", "-o", str(tmp_path / "out"), "--song", str(song)])
     assert res.exit_code == 0, res.output
     lines = [l for l in res.output.splitlines() if "SDR" in l and "passthrough" in l]
     assert len(lines) == 8
-    assert sorted(p.name for p in (tmp_path / "default").iterdir()) == ["bass.wav", "drums.wav", "lead.wav", "other.wav"]
+    for line in lines:  # every role, with either mask, above passthrough
+        sdr_db, passthrough = map(float, re.search(r"SDR +(-?[\d.]+) dB +\(passthrough +(-?[\d.]+) dB", line).groups())
+        assert sdr_db > passthrough, line
+    out = tmp_path / "out" / "default"
+    assert sorted(p.name for p in out.iterdir()) == ["bass.wav", "drums.wav", "lead.wav", "other.wav"]

@@ -25,8 +25,11 @@ def one_thread() -> None:
     import torch
     from threadpoolctl import threadpool_limits
 
+    from . import backend
+
     torch.set_num_threads(1)
     threadpool_limits(1)
+    backend.fft_threads = 1  # the numpy engine's FFTs, as threads_shared divides them
 
 
 @contextlib.contextmanager

@@ -14,7 +14,8 @@ from .errors import SaesepError
 WINDOW_ALIASES = {"rectangular": "boxcar", "rect": "boxcar", "boxcar": "boxcar", "hann": "hann", "hamming": "hamming"}
 CHOICES = {"window": ("hann", "hamming", "rectangular"), "stereo": ("channels", "mid"),
            "init": ("ls", "identity", "random"), "optimizer": ("adam", "lbfgs"),
-           "sampling": ("independent", "aligned", "both"), "top_loss": ("rectified", "linear")}
+           "sampling": ("independent", "aligned", "both"), "top_loss": ("rectified", "linear"),
+           "lr_schedule": ("constant", "cosine")}
 
 
 def _choice(cfg, name: str) -> None:
@@ -99,6 +100,9 @@ class TrainConfig:
     lr: Adam's learning rate; ``warmup_iters``: it rises linearly from lr/warmup_iters to
         lr over the first iterations of every stage (Adam's first steps are ~lr·sign(g)
         in every weight, which can undo a least-squares init).
+    lr_schedule: ``constant`` (Adam's rate stays ``lr``) or ``cosine`` (it falls along a
+        half cosine from ``lr`` to 0 over each stage, and starts again at ``lr`` with the
+        next layer; every stage runs to its end, no early stop, and keeps its best weights).
     iters_per_layer: training iterations after each layer is added.
     finetune_iters: iterations on the full network at the end.
     samples: size of the fixed training set (lbfgs only).
@@ -133,6 +137,7 @@ class TrainConfig:
     optimizer: str = "adam"
     lr: float = 1e-3
     warmup_iters: int = 0
+    lr_schedule: str = "constant"
     batch_size: int = 256
     iters_per_layer: int = 1500
     finetune_iters: int = 3000
@@ -158,7 +163,7 @@ class TrainConfig:
     seed: int = 0
 
     def __post_init__(self):
-        for name in ("init", "optimizer", "sampling", "top_loss"):
+        for name in ("init", "optimizer", "sampling", "top_loss", "lr_schedule"):
             _choice(self, name)
         if self.layers < 1:
             raise SaesepError("layers must be at least 1")
@@ -240,6 +245,7 @@ TRAIN_OPTIONS = {
     "finetune_iters": "Iterations of the final fine-tuning stage.",
     "lr": "Adam learning rate.",
     "warmup_iters": "Adam's learning rate rises linearly over this many iterations of each stage.",
+    "lr_schedule": "Adam's learning rate over each stage: constant, or falling along a half cosine to 0.",
     "batch_size": "Adam mini-batch size (blocks).",
     "samples": "Fixed training set size in blocks (lbfgs).",
     "sampling": "How training blocks are drawn: per stem with random gains, from the real mixtures, or half each.",

@@ -51,6 +51,16 @@ def checkpoint_path(out) -> Path:
     return out.with_name(out.name + ".ckpt")
 
 
+def learning_rate(cfg: TrainConfig, lr: float, done: int, total: int) -> float:
+    """Adam's learning rate at iteration ``done`` (from 0) of a stage of ``total``, from the
+    rate ``lr``: it ramps up linearly over the first ``cfg.warmup_iters`` and, with
+    ``cfg.lr_schedule`` cosine, falls along a half cosine from ``lr`` to 0 over the stage."""
+    scale = min(1.0, (done + 1) / cfg.warmup_iters) if cfg.warmup_iters > 0 else 1.0
+    if cfg.lr_schedule == "cosine":
+        scale *= 0.5 * (1 + math.cos(math.pi * done / max(total, 1)))
+    return lr * scale
+
+
 @dataclass
 class StageState:
     """Where the running stage stands; a mid-stage checkpoint holds exactly this."""
@@ -199,7 +209,7 @@ class Trainer:
         self.ddp = self._parallel()
         opt, step = self._optimizer(state.opt_state)
         while state.done < st["iters"]:
-            self._warm_up(opt, state.done)
+            self._schedule(opt, state.done, st["iters"])
             step(opt)  # a non-finite loss shows as a non-finite J_valid at the next evaluation
             self.iteration += 1
             state.done += 1
@@ -247,12 +257,13 @@ class Trainer:
             opt.load_state_dict(opt_state)
         return opt, step
 
-    def _warm_up(self, opt, done: int) -> None:
-        """Adam's learning rate ramps up over the first ``warmup_iters`` iterations of a stage
-        (a function of the iteration: nothing to checkpoint)."""
-        if self.cfg.optimizer == "adam" and self.cfg.warmup_iters > 0:
+    def _schedule(self, opt, done: int, total: int) -> None:
+        """Set Adam's learning rate for iteration ``done`` of a stage of ``total``
+        (:func:`learning_rate`; a function of the iteration: nothing to checkpoint)."""
+        cfg = self.cfg
+        if cfg.optimizer == "adam" and (cfg.warmup_iters > 0 or cfg.lr_schedule != "constant"):
             for group in opt.param_groups:
-                group["lr"] = self.lr() * min(1.0, (done + 1) / self.cfg.warmup_iters)
+                group["lr"] = learning_rate(cfg, self.lr(), done, total)
 
     def _evaluate(self, st: dict, state: StageState, bar) -> str:
         """Score the weights; keep them if best; on a collapse restore the best and lower the
@@ -278,7 +289,7 @@ class Trainer:
             state.best, state.since_best, state.best_state = jv, 0, self._weights()
             return GO
         state.since_best += 1
-        if state.since_best > cfg.patience:
+        if state.since_best > cfg.patience and cfg.lr_schedule == "constant":  # a schedule sets the stage's end
             self.log(f"{st['name']}: early stop, no validation gain in {state.since_best} evaluations")
             return STOP
         return GO

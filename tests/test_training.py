@@ -7,7 +7,8 @@ import torch
 
 from saesep.errors import SaesepError
 from saesep.model import StackedDNN, load
-from saesep.training import train
+from saesep.config import TrainConfig
+from saesep.training import learning_rate, train
 
 
 def test_training_reduces_validation_J_with_a_staircase(tiny_model):
@@ -130,6 +131,28 @@ def test_warmup_starts_adam_gently(track_folder, tmp_path):
     assert fast.history["layers_added"][0]["J_train_after"] == ls_j  # same LS layer
     assert abs(slow.history["curve"][-1]["J_train"] - ls_j) < 1e-6 * ls_j * 100
     assert abs(fast.history["curve"][-1]["J_train"] - ls_j) > 1e-3 * ls_j
+
+
+def test_cosine_schedule_follows_torchs_cosine_annealing():
+    """With lr_schedule cosine each stage's rate is torch's CosineAnnealingLR to 0 over the
+    stage: lr at the first iteration, lr/2 halfway, near 0 at the last."""
+    lr, total = 1e-3, 40
+    opt = torch.optim.Adam([torch.zeros(1, requires_grad=True)], lr=lr)
+    ref = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total, eta_min=0.0)
+    cfg = TrainConfig(lr_schedule="cosine")
+    for done in range(total):
+        assert learning_rate(cfg, lr, done, total) == pytest.approx(opt.param_groups[0]["lr"], rel=1e-9, abs=1e-15)
+        opt.step()
+        ref.step()
+    assert learning_rate(TrainConfig(), lr, total - 1, total) == lr  # constant: unchanged
+
+
+def test_cosine_schedule_runs_every_stage_to_its_end(track_folder, tmp_path):
+    """The schedule sets a stage's length: no early stop even with a patience of 0."""
+    m = train(track_folder, tmp_path / "cos.pt", target="bass", preset="tiny", layers=2, iters_per_layer=12,
+              finetune_iters=6, eval_every=1, patience=0, lr_schedule="cosine", progress=False, log=lambda m: None)
+    assert [st["iterations"] for st in m.history["stages"]] == [12, 12, 6]
+    assert load(tmp_path / "cos.pt").train.lr_schedule == "cosine"
 
 
 def test_a_collapse_restores_the_best_weights_and_lowers_the_learning_rate(track_folder, tmp_path):

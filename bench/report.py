@@ -102,13 +102,19 @@ def generalisation() -> list[str]:
 def open_unmix() -> list[str]:
     """saesep against Open-Unmix trained on the same tracks for a multiple of saesep's CPU time
     (``bench/quality.py --umx-cpu-scale K --name umx_band_ROLE``)."""
-    rows = []
+    from saesep.weights import parse_meta, read_payload
+
+    rows, earlier = [], []
     for role in ROLES:
         d = load(f"umx_band_{role}")
         r = (d or {}).get("targets", {}).get(role)
         if not r or "open-unmix" not in r["median"]:
             continue
         med, info, vs = r["median"], r["open-unmix"], r["saesep_minus"]["open-unmix"]
+        shipped = ROOT / "saesep" / "models" / f"{role}.pt"
+        cpu = parse_meta(read_payload(shipped), shipped).get("history", {}).get("cpu_seconds")
+        if cpu and abs(cpu - info["cpu_budget_s"] / info["cpu_scale"]) > 1:
+            earlier.append(f"{role}, whose shipped model took {cpu:.0f} CPU s")
         umx_gap = gap_closed(med["open-unmix"]["SDR"], med["mixture"]["SDR"], med["irm1"]["SDR"])
         rows.append(f"| {role} | {vs['tracks']} | {med['saesep']['SDR']:.2f} ({100 * r['gap_closed_to_irm1']:.0f} %) | "
                     f"{med['open-unmix']['SDR']:.2f} ({100 * umx_gap:.0f} %) | {vs['mean']:+.2f}; {vs['better']}/{vs['tracks']} | "
@@ -128,7 +134,9 @@ def open_unmix() -> list[str]:
             "separation changed, `--umx-scores bench/results/umx_band_ROLE.json` reuses Open-Unmix's per-track scores "
             "of the same trained model, and the results name that file).", "",
             "| role | tracks | saesep SDR (gap) | Open-Unmix SDR (gap) | paired; saesep better on | Open-Unmix's CPU time | its steps × batch × segment | CPU |",
-            "|---|---|---|---|---|---|---|---|"] + rows
+            "|---|---|---|---|---|---|---|---|"] + rows + \
+        (["", "These runs measured an earlier model of the role: " + "; ".join(earlier) + " (the role's card in "
+          "[models.md](models.md) compares it with the same Open-Unmix scores)."] if earlier else [])
 
 
 def timbres() -> list[str]:

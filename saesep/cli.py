@@ -305,7 +305,9 @@ def _print_info(meta: dict) -> None:
     for mem in members:
         tr, h = mem["train"], mem["history"]
         threads = f", {h['threads']} threads" if "threads" in h else ""
-        click.echo(f"training     {tr['optimizer']}, init {tr['init']}, sampling {tr['sampling']}, seed {tr['seed']}{threads}")
+        schedule = f", {tr['lr_schedule']} learning rate" if tr.get("lr_schedule", "constant") != "constant" else ""
+        click.echo(f"training     {tr['optimizer']}, init {tr['init']}, sampling {tr['sampling']}, seed {tr['seed']}"
+                   f"{threads}{schedule}")
         for ev in h.get("layers_added", []):
             click.echo(f"  + layer {ev['layer']} at it {ev['iteration']}: J_valid {ev['J_valid_before']:.4f} -> {ev['J_valid_after']:.4f}")
         for st in h.get("stages", []):

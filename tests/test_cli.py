@@ -241,6 +241,19 @@ def test_info_shows_the_separation_defaults_a_model_file_records(runner, tiny_mo
     assert line.split()[0] + " " not in runner.invoke(main, ["info", str(tiny_model[0])]).output
 
 
+def test_info_shows_a_cosine_learning_rate(runner, tiny_model, tmp_path):
+    import copy
+    import dataclasses
+
+    from saesep.model import save
+
+    model = copy.deepcopy(tiny_model[1])
+    model.train = dataclasses.replace(model.train, lr_schedule="cosine")
+    save(model, tmp_path / "m.pt")
+    assert "cosine learning rate" in runner.invoke(main, ["info", str(tmp_path / "m.pt")]).output
+    assert "learning rate" not in runner.invoke(main, ["info", str(tiny_model[0])]).output
+
+
 @pytest.mark.parametrize("flag,value,option,error", [("--mask-power", 2.0, "mask_power", "mask power must be in"),
                                                       ("--niter", 2, "wiener_iterations", "Wiener iterations must be"),
                                                       ("--shifts", 2, "shifts", "shifts must be")])

@@ -289,7 +289,8 @@ class Trainer:
             state.best, state.since_best, state.best_state = jv, 0, self._weights()
             return GO
         state.since_best += 1
-        if state.since_best > cfg.patience and cfg.lr_schedule == "constant":  # a schedule sets the stage's end
+        scheduled = cfg.optimizer == "adam" and cfg.lr_schedule != "constant"  # a schedule sets the stage's end
+        if state.since_best > cfg.patience and not scheduled:
             self.log(f"{st['name']}: early stop, no validation gain in {state.since_best} evaluations")
             return STOP
         return GO

@@ -260,10 +260,9 @@ class Trainer:
     def _schedule(self, opt, done: int, total: int) -> None:
         """Set Adam's learning rate for iteration ``done`` of a stage of ``total``
         (:func:`learning_rate`; a function of the iteration: nothing to checkpoint)."""
-        cfg = self.cfg
-        if cfg.optimizer == "adam" and (cfg.warmup_iters > 0 or cfg.lr_schedule != "constant"):
+        if self.cfg.optimizer == "adam":
             for group in opt.param_groups:
-                group["lr"] = learning_rate(cfg, self.lr(), done, total)
+                group["lr"] = learning_rate(self.cfg, self.lr(), done, total)
 
     def _evaluate(self, st: dict, state: StageState, bar) -> str:
         """Score the weights; keep them if best; on a collapse restore the best and lower the

@@ -477,7 +477,7 @@ def demo(out_dir, song):
 def run(argv=None) -> None:
     """The ``saesep`` command. SIGINT and SIGTERM unwind the command (temporary files are
     removed, worker processes stopped), then it exits with 128 + the signal's number."""
-    from .workers import on_stop_signal
+    from .stops import on_stop_signal
 
     for s in (signal.SIGINT, signal.SIGTERM):
         signal.signal(s, on_stop_signal)

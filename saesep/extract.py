@@ -12,6 +12,7 @@ import numpy as np
 import soundfile as sf
 
 from . import audio as audio_io
+from . import stops
 from .batch import DEFAULT_TEMPLATE, plan, shown
 from .errors import SaesepError
 from .files import atomic_output
@@ -83,7 +84,8 @@ def extract_file(input_path, models, out_dir, options: SeparationOptions | None 
         with contextlib.ExitStack() as stack:
             writers = {}
             for n, p in outputs.items():
-                tmp = stack.enter_context(atomic_output(p, protect=(input_path,)))
+                with stops.held():  # the file and its removal on exit come into being together
+                    tmp = stack.enter_context(atomic_output(p, protect=(input_path,)))
                 writers[n] = stack.enter_context(audio_io.open_writer(tmp, inf.sample_rate, inf.channels, bits, fmt))
             bar = stack.enter_context(tqdm(total=inf.frames, disable=not progress, unit="sample", unit_scale=True,
                                            desc=Path(input_path).name[:30], leave=False))

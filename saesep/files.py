@@ -7,6 +7,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from . import stops
 from .errors import SaesepError
 
 
@@ -27,7 +28,8 @@ def atomic_output(path, protect: tuple = ()):
     stem = os.fsencode(path.stem)[:24].decode("utf-8", "ignore")
     tmp = None
     try:  # from the file's creation on: a stop signal at any point leaves no temporary file
-        fd, tmp = tempfile.mkstemp(prefix=f".{stem}.", suffix=f".partial{path.suffix}", dir=path.parent)
+        with stops.held():  # not between the file's creation and ``tmp`` naming it
+            fd, tmp = tempfile.mkstemp(prefix=f".{stem}.", suffix=f".partial{path.suffix}", dir=path.parent)
         os.close(fd)
         umask = os.umask(0)
         os.umask(umask)

@@ -13,7 +13,7 @@ import os
 import signal
 import sys
 
-from .errors import Stopped
+from . import stops
 
 PR_SET_PDEATHSIG = 1
 
@@ -68,31 +68,6 @@ def die_with_parent() -> None:
         os._exit(1)
 
 
-_deferred: list[int] | None = None  # stop signals that arrived while workers were starting
-
-
-def on_stop_signal(signum, frame) -> None:
-    """The CLI's SIGINT/SIGTERM handler: raise :class:`Stopped` (later, if workers are starting)."""
-    if _deferred is not None:
-        _deferred.append(signum)
-        return
-    for s in (signal.SIGINT, signal.SIGTERM):  # a second signal stops at once
-        signal.signal(s, signal.SIG_DFL)
-    raise Stopped(signum)
-
-
-@contextlib.contextmanager
-def _stops_deferred():
-    global _deferred
-    _deferred = []
-    try:
-        yield
-    finally:
-        got, _deferred = _deferred, None
-        if got:
-            on_stop_signal(got[0], None)
-
-
 def _init(initializer) -> None:
     die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent decides
@@ -107,7 +82,7 @@ def process_pool(jobs: int, initializer=None):
     a forked child can inherit a lock held by fluidsynth's or torch's threads and hang."""
     # the pool starts its workers here, with a stop held back meanwhile: a stop in the middle
     # of writing a worker's start-up data would leave the worker printing a traceback
-    with _stops_deferred():
+    with stops.held():
         pool = multiprocessing.get_context("spawn").Pool(jobs, initializer=_init, initargs=(initializer,))
     try:
         yield pool

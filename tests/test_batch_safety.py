@@ -268,3 +268,52 @@ def test_sigterm_leaves_no_temporary_files_and_exits_143(tiny_model, tmp_path):
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 143 and "Traceback" not in err
     assert _files(out) == []
+
+
+@pytest.fixture
+def stop_handler():
+    """The CLI's SIGTERM handler, installed for one test and restored after."""
+    import signal
+
+    from saesep.stops import on_stop_signal
+
+    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    signal.signal(signal.SIGTERM, on_stop_signal)
+    yield
+    for s, h in before.items():
+        signal.signal(s, h)
+
+
+def test_stop_while_the_temporary_file_is_created_leaves_no_file(stop_handler, tmp_path, monkeypatch):
+    import signal
+    import tempfile
+
+    from saesep.errors import Stopped
+    from saesep.files import atomic_output
+
+    real = tempfile.mkstemp
+
+    def mkstemp_then_stop(*args, **kwargs):  # the stop lands after the file exists, before its name returns
+        made = real(*args, **kwargs)
+        signal.raise_signal(signal.SIGTERM)
+        return made
+
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp_then_stop)
+    with pytest.raises(Stopped):
+        with atomic_output(tmp_path / "out.wav"):
+            pass
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_held_stop_is_raised_when_the_section_ends(stop_handler):
+    import signal
+
+    from saesep import stops
+    from saesep.errors import Stopped
+
+    reached = False
+    with pytest.raises(Stopped):
+        with stops.held():
+            signal.raise_signal(signal.SIGTERM)
+            reached = True
+    assert reached

@@ -317,3 +317,30 @@ def test_a_held_stop_is_raised_when_the_section_ends(stop_handler):
             signal.raise_signal(signal.SIGTERM)
             reached = True
     assert reached
+
+
+def test_a_stop_held_in_another_thread_is_raised_in_the_main_thread(stop_handler):
+    import signal
+    import threading
+    import time
+
+    from saesep import stops
+    from saesep.errors import Stopped
+
+    entered, release = threading.Event(), threading.Event()
+
+    def section():
+        with stops.held():
+            entered.set()
+            release.wait(10)
+
+    t = threading.Thread(target=section)
+    t.start()
+    entered.wait(10)
+    signal.raise_signal(signal.SIGTERM)  # held: nothing raised here
+    with pytest.raises(Stopped):
+        release.set()
+        t.join(10)
+        for _ in range(100):  # the handler runs in the main thread at its next check
+            time.sleep(0.01)
+    assert not t.is_alive()

@@ -14,16 +14,17 @@ import threading
 
 from .errors import Stopped
 
-_lock = threading.Lock()
+_lock = threading.RLock()  # re-entrant: the handler may run in the main thread while it holds the lock
 _holding = 0  # sections open now, in any thread
-_pending: list[int] = []  # stop signals that arrived meanwhile
+_pending: int | None = None  # the first stop signal that arrived meanwhile
 
 
 def on_stop_signal(signum, frame) -> None:
     """The CLI's SIGINT/SIGTERM handler: raise :class:`Stopped`, or later if a section holds stops."""
+    global _pending
     with _lock:
         if _holding:
-            _pending.append(signum)
+            _pending = _pending or signum
             return
     for s in (signal.SIGINT, signal.SIGTERM):  # a second signal stops at once
         signal.signal(s, signal.SIG_DFL)
@@ -34,7 +35,7 @@ def on_stop_signal(signum, frame) -> None:
 def held():
     """A stop that arrives inside the block is raised as the block ends (in the main thread,
     whichever thread the block ran in). Blocks nest and may run in several threads."""
-    global _holding
+    global _holding, _pending
     with _lock:
         _holding += 1
     try:
@@ -42,8 +43,8 @@ def held():
     finally:
         with _lock:
             _holding -= 1
-            got = _pending[0] if _pending and not _holding else None
-            if got is not None:
-                _pending.clear()
-        if got is not None:
+            got = None
+            if not _holding:
+                got, _pending = _pending, None
+        if got:
             signal.raise_signal(got)  # the handler runs again, now with nothing held

@@ -31,7 +31,7 @@ from saesep.evaluation import evaluate  # noqa: E402
 from saesep.models import path_for  # noqa: E402
 from saesep.model import load  # noqa: E402
 from saesep.separation import wiener_iterations  # noqa: E402
-from saesep.weights import parse_meta, read_payload  # noqa: E402
+from saesep.weights import read_meta  # noqa: E402
 
 
 def _cached(key: str, run) -> dict:
@@ -57,7 +57,7 @@ def score(model: str, data: str, split: str, metric: str, wiener: int | None = N
 
 def oracles(model: str, data: str, split: str, metric: str) -> dict:
     """IRM1 and passthrough on ``data/split`` for the target and STFT of ``model``."""
-    meta = parse_meta(read_payload(model), model)
+    meta = read_meta(model)
     key = f"{Path(data).resolve()}|{split}|{meta['target']}|{json.dumps(meta['spectral'], sort_keys=True)}|oracles|{metric}"
     return _cached(key, lambda: evaluate(data, split, model=model, methods=["irm1", "mixture"], progress=False,
                                          metric=metric))
@@ -91,7 +91,7 @@ def main():
     ap.add_argument("--reference-wiener-iterations", type=int, default=None, help="the same for --reference")
     ap.add_argument("--name", default=None)
     args = ap.parse_args()
-    targets = {parse_meta(read_payload(m), m)["target"] for m in args.model}
+    targets = {read_meta(m)["target"] for m in args.model}
     if len(targets) != 1:
         raise SystemExit(f"the models extract different targets: {', '.join(sorted(targets))}")
     target = targets.pop()

@@ -102,7 +102,7 @@ def generalisation() -> list[str]:
 def open_unmix() -> list[str]:
     """saesep against Open-Unmix trained on the same tracks for a multiple of saesep's CPU time
     (``bench/quality.py --umx-cpu-scale K --name umx_band_ROLE``)."""
-    from saesep.weights import parse_meta, read_payload
+    from saesep.weights import read_meta
 
     rows, earlier = [], []
     for role in ROLES:
@@ -112,7 +112,7 @@ def open_unmix() -> list[str]:
             continue
         med, info, vs = r["median"], r["open-unmix"], r["saesep_minus"]["open-unmix"]
         shipped = ROOT / "saesep" / "models" / f"{role}.pt"
-        cpu = parse_meta(read_payload(shipped), shipped).get("history", {}).get("cpu_seconds")
+        cpu = read_meta(shipped).get("history", {}).get("cpu_seconds")
         if cpu and abs(cpu - info["cpu_budget_s"] / info["cpu_scale"]) > 1:
             earlier.append(f"{role}, whose shipped model took {cpu:.0f} CPU s")
         umx_gap = gap_closed(med["open-unmix"]["SDR"], med["mixture"]["SDR"], med["irm1"]["SDR"])

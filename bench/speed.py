@@ -26,7 +26,7 @@ from saesep.backend import choose_engine  # noqa: E402
 from saesep.extract import extract_file  # noqa: E402
 from saesep.network import load_models, macs_per_frame  # noqa: E402
 from saesep.separation import SeparationOptions  # noqa: E402
-from saesep.weights import parse_meta, read_payload  # noqa: E402
+from saesep.weights import read_meta  # noqa: E402
 
 
 def matmul_gflops(device: str, dtype: torch.dtype = torch.float32) -> float:
@@ -117,7 +117,7 @@ def main():
     song = long_song(args.seconds, WORK / f"song_{int(args.seconds)}s.wav")
     path = args.model or str(builtin.path_for(builtin.DEFAULT_TARGET))
     res = {}
-    engine, prec = choose_engine(args.device, "auto", macs_per_frame(parse_meta(read_payload(path), path)))
+    engine, prec = choose_engine(args.device, "auto", macs_per_frame(read_meta(path)))
     dtype = torch.bfloat16 if prec == "bfloat16" else torch.float32
     print(f"CPU: {machine()['cpu']}; default here: {engine} engine, {prec}")
     runs = (("saesep", "auto", SeparationOptions()),

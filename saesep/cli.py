@@ -284,9 +284,9 @@ def info(model_path, as_json):
 
 
 def _meta(path) -> dict:
-    from .weights import parse_meta, read_payload
+    from .weights import read_meta
 
-    return parse_meta(read_payload(path), path)
+    return read_meta(path)
 
 
 def _print_info(meta: dict) -> None:

@@ -92,6 +92,11 @@ def parse_meta(payload: dict, path) -> dict:
     return meta
 
 
+def read_meta(path) -> dict:
+    """A model file's metadata, read without torch; a clear error if it is not a saesep model."""
+    return parse_meta(read_payload(path), path)
+
+
 def member_parts(meta: dict, state: dict) -> list[tuple[dict, dict, dict]]:
     """``(state dict, train config, history)`` of each network of a model file: one, or the
     members of an ensemble (``meta["networks"]``, tensors named ``members.{i}.…``).

@@ -78,7 +78,8 @@ def generalisation() -> list[str]:
         for model, splits in d["models"].items():
             for label, r in splits.items():
                 metric = "museval SDR" if r.get("metric") == "bss" else "MDX SDR"
-                rows.append(f"| {d['target']} | {label} {r['split']} ({r['tracks']}) | `{Path(model).name}` | {metric} | "
+                rows.append(f"| {d['target']} | {label} {r['split']} ({r['tracks']}) | `{Path(model).name}` | "
+                            f"`{Path(d['reference']).name}` | {metric} | "
                             f"{r['saesep']['SDR']:.2f} | {r['saesep']['SI-SDR']:.2f} | "
                             f"{100 * r['gap_closed']:.0f} % | {r['reference']['SDR']:.2f} ({100 * r['reference_gap_closed']:.0f} %) | "
                             f"{r['paired_sdr']['mean']:+.2f}; {r['paired_sdr']['better']}/{r['paired_sdr']['tracks']} | `{p.name}` |")
@@ -87,16 +88,18 @@ def generalisation() -> list[str]:
     return ["## Band music and classical music", "",
             "Each built-in model on the band corpus (unseen tunes and grooves, an unseen SoundFont and drum kit; "
             "`band-opl3`: the same test songs played by an FM synthesizer no model heard) and on the classical "
-            "corpus (unseen pieces and SoundFont), against the role's previous built-in (the same weights with the "
-            "separation options of before: the plain ratio mask, exponent 1, one STFT grid, no output gain; the stereo Wiener filter "
-            "on drums and lead only; for lead, whose file now averages two networks, its seed-0 network alone). "
+            "corpus (unseen pieces and SoundFont), against a reference of the same role: `ROLE_f1.pt` is the role's "
+            "earlier built-in network with the separation options of before (the plain ratio mask, exponent 1, one STFT grid, "
+            "no output gain; the stereo Wiener filter on lead; for lead, whose file now averages two networks, its earlier "
+            "seed-0 network alone); `drums_constant.pt` is the previous built-in drums, trained at a constant learning rate, "
+            "with its own options. "
             "Median over tracks of the Music Demixing Challenge's whole-track SDR (MDX SDR, "
             "`saesep evaluate --metric sdr`) and of SI-SDR (dB), the share of the passthrough → IRM1 gap closed, "
             "and the paired SDR difference over the split's tracks. Command: "
-            "`python bench/generalisation.py --model saesep/models/ROLE.pt --reference PREVIOUS.pt --split test "
+            "`python bench/generalisation.py --model saesep/models/ROLE.pt --reference REFERENCE.pt --split test "
             "--name generalisation_ROLE`.", "",
-            "| role | corpus, split (tracks) | model | metric | SDR | SI-SDR | gap closed | previous SDR (gap) | paired; better on | results |",
-            "|---|---|---|---|---|---|---|---|---|---|"] + rows
+            "| role | corpus, split (tracks) | model | reference | metric | SDR | SI-SDR | gap closed | reference SDR (gap) | paired; better on | results |",
+            "|---|---|---|---|---|---|---|---|---|---|---|"] + rows
 
 
 def open_unmix() -> list[str]:

@@ -271,9 +271,10 @@ def extract(inputs, model_paths, target, out_dir, filename, fmt, bits, residual,
 def info(model_path, as_json):
     """Show a model file's target, STFT settings, layers, training history and versions."""
     from .network import load_numpy
+    from .weights import read_meta
 
     _run(load_numpy, model_path)  # the whole file checked: weights, config, target
-    meta = _run(_meta, model_path)
+    meta = _run(read_meta, model_path)
     if as_json:
         click.echo(json.dumps(meta, indent=2))
         return
@@ -281,12 +282,6 @@ def info(model_path, as_json):
         _print_info(meta)
     except (KeyError, TypeError, ValueError, AttributeError) as e:
         raise click.ClickException(f"'{model_path}' has damaged metadata ({type(e).__name__}: {e})") from None
-
-
-def _meta(path) -> dict:
-    from .weights import read_meta
-
-    return read_meta(path)
 
 
 def _print_info(meta: dict) -> None:
@@ -446,12 +441,13 @@ def evaluate(data, split, model_paths, target, rest_to, methods, json_path, jobs
 def models_cmd():
     """List the built-in models: target, size, training data and test-split SDR."""
     from . import models as builtin
+    from .weights import read_meta
 
     avail = builtin.available()
     if not avail:
         raise click.ClickException("no built-in models are installed")
     for target, path in avail.items():
-        meta = _run(_meta, path)
+        meta = _run(read_meta, path)
         m = meta.get("meta", {})
         sdr = m.get("test_sdr", {})
         hours = m.get("hours_train", m.get("corpus", {}).get("hours_train", "?"))

@@ -18,10 +18,13 @@
    up to 100 training tracks of each corpus (saesep.calibration), and keeps it if it raises
    the mean SDR on those unseen-instrument valid splits;
 5. scores it on the band and the classical test splits (median of the Music Demixing
-   Challenge's whole-track SDR) and records both in the file;
+   Challenge's whole-track SDR) and records both in the file (not with ``--candidate``:
+   a candidate is chosen on the valid splits before anyone sees its test figures; once
+   adopted, ``--shipped --recorded-options`` scores it);
 6. stores it as float16 in saesep/models/<role>.pt.
 
 Usage: python scripts/make_models.py [--roles bass,lead,other,drums] [--seed 0]
+       python scripts/make_models.py --candidate --roles other --out DIR   (steps 1-4 and 6)
        python scripts/make_models.py --shipped   (steps 3-6 for the shipped models, no training)
        python scripts/make_models.py --shipped --recorded-options   (steps 4-6, with the options they record)
 """
@@ -130,6 +133,8 @@ def main() -> None:
                     help="Do not train: choose the separation options of the models in --out again, score and store them.")
     ap.add_argument("--recorded-options", action="store_true",
                     help="With --shipped: keep the separation options the models record (fit the gain, score, store).")
+    ap.add_argument("--candidate", action="store_true",
+                    help="Do not score the test splits (step 5): for a model still to be chosen on the valid splits.")
     ap.add_argument("--threads", type=int, default=THREADS,
                     help="Torch threads of the training (the same seed gives the same model only on as many).")
     args = ap.parse_args()
@@ -185,7 +190,7 @@ def main() -> None:
               f"{gain['output_gain_fit']['valid_sdr_without']} without)")
         model_io.save(m, work / f"{role}.final.pt")
         test = {}
-        for label, name in TEST_CORPORA.items():
+        for label, name in ({} if args.candidate else TEST_CORPORA).items():
             res = evaluate(base / name, "test", model=work / f"{role}.final.pt", methods=["saesep", "mixture", "irm1"],
                            progress=False,
                            metric="sdr", **options)
@@ -204,9 +209,10 @@ def main() -> None:
             **options,
             **gain,
             "options_valid_sdr": {"corpora": list(UNSEEN_VALID), "scores": scores},
-            "test_sdr": test,
-            "test_metric": "whole-track SDR of the Music Demixing Challenge (saesep evaluate --metric sdr)",
         })
+        if test:
+            m.meta.update({"test_sdr": test,
+                           "test_metric": "whole-track SDR of the Music Demixing Challenge (saesep evaluate --metric sdr)"})
         model_io.save(m, out / f"{role}.pt", half=True)
 
 

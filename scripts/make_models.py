@@ -65,11 +65,9 @@ UNSEEN_VALID = {
 # (lead keeps the earlier pool refresh, 500,000 blocks: with 50,000 it gained on band songs and
 # lost on classical ones, docs/experiments.md)
 # the full-band roles: hidden layers twice their 513 bins (docs/models.md)
-# bass, drums and lead: Adam's rate falling along a half cosine over each stage (docs/models.md)
 WIDE = {"width": 1026}
-ROLE_OVERRIDES = {"bass": {"n_fft": 4096, "hop": 1024, "max_freq": 2000, "layers": 5, "lr_schedule": "cosine"},
-                  "lead": {"pool_refresh": 500_000, "lr_schedule": "cosine", **WIDE}, "other": WIDE,
-                  "drums": {"lr_schedule": "cosine", **WIDE}}
+ROLE_OVERRIDES = {"bass": {"n_fft": 4096, "hop": 1024, "max_freq": 2000, "layers": 5},
+                  "lead": {"pool_refresh": 500_000, **WIDE}, "other": WIDE, "drums": WIDE}
 # STFT grids averaged at separation (SeparationOptions.shifts): two grids gained on every valid split
 # for drums, lead and other (docs/experiments.md); the default model, bass, keeps one to stay
 # above 200× real time on 2 cores

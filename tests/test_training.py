@@ -1,5 +1,6 @@
 """Layer-wise training: the staircase, its history, reproducibility, validation, optimisers, collapses, pooled folders."""
 
+import json
 import numpy as np
 import pytest
 import soundfile as sf
@@ -7,7 +8,7 @@ import torch
 
 from saesep.errors import SaesepError
 from saesep.model import StackedDNN, load
-from saesep.config import TrainConfig
+from saesep.config import TrainConfig, preset
 from saesep.training import learning_rate, train
 
 
@@ -153,6 +154,22 @@ def test_cosine_schedule_runs_every_stage_to_its_end(track_folder, tmp_path):
               finetune_iters=6, eval_every=1, patience=0, lr_schedule="cosine", progress=False, log=lambda m: None)
     assert [st["iterations"] for st in m.history["stages"]] == [12, 12, 6]
     assert load(tmp_path / "cos.pt").train.lr_schedule == "cosine"
+
+
+def test_the_default_preset_trains_with_the_cosine_schedule_and_tiny_with_a_constant_rate():
+    assert preset("default").train.lr_schedule == "cosine"
+    assert preset("tiny").train.lr_schedule == "constant"
+
+
+def test_a_file_from_before_the_schedule_existed_reads_as_a_constant_rate(tiny_model, tmp_path):
+    """Files without the lr_schedule field were trained with a constant rate; the default
+    preset's cosine must not be read into them."""
+    payload = torch.load(tiny_model[0], weights_only=True)
+    meta = json.loads(payload["meta_json"])
+    del meta["train"]["lr_schedule"]
+    payload["meta_json"] = json.dumps(meta)
+    torch.save(payload, tmp_path / "old.pt")
+    assert load(tmp_path / "old.pt").train.lr_schedule == "constant"
 
 
 def test_a_collapse_restores_the_best_weights_and_lowers_the_learning_rate(track_folder, tmp_path):

@@ -312,6 +312,8 @@ def build_band_track(plan, out: Path, sample_rate: int, render_part, find_soundf
 
 
 def _arrange(plan, info, tune, bar_q, rng, out, sample_rate, render_part, find_soundfont) -> dict:
+    from .corpus import synth_warnings, write_track
+
     rec: dict = {}
     g = grooves()[info["groove_file"]]
     beats = g["beats"]
@@ -354,6 +356,7 @@ def _arrange(plan, info, tune, bar_q, rng, out, sample_rate, render_part, find_s
                93: int(rng.integers(0, 61)), 1: int(rng.integers(0, 50)) if role == "lead" else 0}
         pan = int(rng.integers(20, 108)) if role not in ("bass", "drums") else int(rng.integers(54, 75))
         gain_db = float(rng.uniform(-8, 0))
+        log: list[str] = []
         if role == "drums":
             if kit is None:
                 recorded = rng.random() < 0.5
@@ -363,7 +366,7 @@ def _arrange(plan, info, tune, bar_q, rng, out, sample_rate, render_part, find_s
             ev = [(on + rng.normal(0, 0.004), d, k, vel(v)) for on, d, k, v in p["events"]]
             ev = [(max(0.0, on), d, k, v) for on, d, k, v in ev]
             audio = render_part(find_soundfont(kit["font"]), 0, ev, n, pan, drums=True, ccs=ccs,
-                                bank=kit["bank"], preset=kit["preset"])
+                                bank=kit["bank"], preset=kit["preset"], log=log)
             name, program = f"kit {kit['font']} {kit['bank']}:{kit['preset']}", None
         else:
             pool = BAND[role]
@@ -373,14 +376,14 @@ def _arrange(plan, info, tune, bar_q, rng, out, sample_rate, render_part, find_s
             program, lo, hi = pool[name]
             shift = _octave([(0, 0, k) for _, _, k, _ in p["events"]], lo, hi) if role != "lead" else 0
             ev = [(on, d, int(np.clip(k + shift, 0, 127)), v) for on, d, k, v in p["events"]]
-            audio = render_part(sf2, program, ev, n, pan, ccs=ccs)
+            audio = render_part(sf2, program, ev, n, pan, ccs=ccs, log=log)
         if float(np.abs(audio).max()) < 1e-4:  # its notes fell outside the excerpt, or on no sample
             dropped.append(track)
             continue
         audio, fx = colour(audio, role, name if role != "drums" else "kit", rng, sample_rate)
         add(role, audio * 10 ** (gain_db / 20), {"role": role, "track": track, "instrument": name, "program": program,
                                                  "gain_db": round(gain_db, 2), "pan": pan, "ccs": ccs, "fx": fx,
-                                                 "notes": len(p["events"])})
+                                                 "notes": len(p["events"]), **synth_warnings(log)})
     missing = [r for r in ("bass", "lead", "other", "drums") if r not in stems]
     if missing:
         return {**rec, "error": f"the groove has no sounding {', '.join(missing)} part"}
@@ -408,8 +411,6 @@ def _arrange(plan, info, tune, bar_q, rng, out, sample_rate, render_part, find_s
     for r, a in ints.items():
         if np.abs(a).max() == 0:
             return {**rec, "error": f"the {r} stem is silent after the bus stage"}
-    from .corpus import write_track
-
     write_track(out / plan.split / plan.name, ints)
     return {**rec, "tempo_bpm": round(tempo, 1), "beats_per_bar": beats, "transpose": transpose,
             "start_quarter": start_q, "key": [int(tune["tonic"]), tune["mode"]], "chords": chords,

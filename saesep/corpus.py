@@ -200,8 +200,31 @@ def drum_part(length_s: float, qpm: float, ts: tuple, rng) -> list:
     return [e for e in ev if e[0] < length_s]
 
 
+# fluidsynth's warnings and errors of this process (see _capture_synth_log)
+_SYNTH_LOG: list[str] = []
+_SYNTH_LOG_HOOK = []
+
+
+def _capture_synth_log(fluidsynth) -> None:
+    """Route fluidsynth's warnings and errors into ``_SYNTH_LOG`` instead of stderr, once per
+    process: a dense part (a pad's long chords) prints hundreds of lines about voices it
+    could not allocate and events it dropped, which buried a corpus build's progress bar."""
+    if _SYNTH_LOG_HOOK:
+        return
+    import ctypes
+
+    proto = ctypes.CFUNCTYPE(None, ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p)
+    hook = proto(lambda level, message, data: _SYNTH_LOG.append(message.decode(errors="replace")))
+    set_log = fluidsynth._fl.fluid_set_log_function
+    set_log.argtypes = [ctypes.c_int, proto, ctypes.c_void_p]
+    for level in (1, 2):  # FLUID_ERR, FLUID_WARN
+        set_log(level, hook, None)
+    _SYNTH_LOG_HOOK.append(hook)  # the callback must outlive every synth
+
+
 def render_part(sf2: Path, program: int, events: list, n_samples: int, pan: int, drums: bool = False,
-                ccs: dict | None = None, bank: int | None = None, preset: int | None = None) -> np.ndarray:
+                ccs: dict | None = None, bank: int | None = None, preset: int | None = None,
+                log: list | None = None) -> np.ndarray:
     """Render (onset_s, dur_s, key, velocity) events to ``(2, n_samples)`` float32.
 
     ``ccs``: MIDI controllers set before the first note (74 filter cutoff, 71 resonance,
@@ -209,9 +232,14 @@ def render_part(sf2: Path, program: int, events: list, n_samples: int, pan: int,
     GM ``program``, or the standard kit for ``drums``).
     A fresh Synth per part: reusing one changes the output (see shared/DATA.md).
     The render is bounded: we ask for exactly ``n_samples``, so looped samples that
-    never fall silent cannot make it run on.
+    never fall silent cannot make it run on. ``log``: gets fluidsynth's warnings of this
+    render (notes it dropped when a part needs more voices than it has), which are
+    not printed.
     """
     import fluidsynth
+
+    _capture_synth_log(fluidsynth)
+    _SYNTH_LOG.clear()
 
     # samples loaded as notes need them: the same output, and a compressed .sf3 loads in
     # milliseconds instead of seconds
@@ -246,6 +274,8 @@ def render_part(sf2: Path, program: int, events: list, n_samples: int, pan: int,
             chunks.append(fs.get_samples(n_samples - cur))
     finally:
         fs.delete()
+        if log is not None:
+            log.extend(_SYNTH_LOG)
     a = np.concatenate(chunks).astype(np.float32) / 32768.0
     return a.reshape(-1, 2).T[:, :n_samples]
 
@@ -306,10 +336,11 @@ def build_track(plan: TrackPlan, out: Path) -> dict:
         pan = int(rng.integers(24, 104))
         events = [((on - start_q) * sec_per_q, min(d, start_q + length_q - on) * sec_per_q * 0.98,
                    int(np.clip(m + shift, 0, 127)), int(rng.integers(70, 110))) for on, d, m in notes]
-        audio = render_part(sf2, program, events, n, pan) * 10 ** (gain_db / 20)
+        log: list[str] = []
+        audio = render_part(sf2, program, events, n, pan, log=log) * 10 ** (gain_db / 20)
         stems[role] = stems.get(role, 0) + audio
         parts_info.append({"role": role, "instrument": name, "program": program, "shift": shift,
-                           "gain_db": round(gain_db, 2), "pan": pan, "notes": len(notes)})
+                           "gain_db": round(gain_db, 2), "pan": pan, "notes": len(notes), **synth_warnings(log)})
     with_drums = bool(rng.random() < 0.5)
     if with_drums:
         gain_db = float(rng.uniform(-12, -3))
@@ -327,6 +358,11 @@ def build_track(plan: TrackPlan, out: Path) -> dict:
     return {**asdict(plan), "tempo_qpm": round(qpm, 2), "transpose": transpose, "start_quarter": round(start_q, 3),
             "time_signature": list(piece["ts"]), "scale": round(scale, 5), "drums": with_drums,
             "stems": sorted(ints), "parts": parts_info}
+
+
+def synth_warnings(log: list[str]) -> dict:
+    """A part's record of what fluidsynth warned about while rendering it (nothing when silent)."""
+    return {"synth_warnings": {"count": len(log), "first": log[0]}} if log else {}
 
 
 def write_track(folder: Path, ints: dict) -> None:

@@ -127,3 +127,14 @@ def test_a_rerun_reuses_finished_tracks_and_rebuilds_the_rest(tiny_corpus, tmp_p
     assert (victim / "mixture.flac").exists() and kept.stat().st_mtime_ns == stamp
     assert [r["name"] for r in again["tracks"] if r["split"] == "train"] == \
         [r["name"] for r in meta["tracks"] if r["split"] == "train"]
+
+
+def test_notes_the_synth_drops_are_recorded_not_printed(capfd):
+    # 140 long pad notes at once need more voices than fluidsynth has: it drops some and warns
+    chord = [(0.0, 1.0, k, 100) for k in range(30, 100)] * 2
+    log: list = []
+    audio = corpus.render_part(corpus.find_soundfont("FluidR3_GM.sf2"), 89, chord, 44100, 64, log=log)
+    assert np.abs(audio).max() > 0
+    assert log and any("synthesis process" in m for m in log)
+    assert corpus.synth_warnings(log)["synth_warnings"]["count"] == len(log)
+    assert "fluidsynth" not in capfd.readouterr().err

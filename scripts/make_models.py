@@ -25,6 +25,7 @@
 
 Usage: python scripts/make_models.py [--roles bass,lead,other,drums] [--seed 0]
        python scripts/make_models.py --candidate --roles other --out DIR   (steps 1-4 and 6)
+       python scripts/make_models.py --candidate --roles other --set finetune_iters=1500 --out DIR --work DIR
        python scripts/make_models.py --shipped   (steps 3-6 for the shipped models, no training)
        python scripts/make_models.py --shipped --recorded-options   (steps 4-6, with the options they record)
 """
@@ -106,6 +107,17 @@ def choose_output_gain(m, plain: Path, roots, base: Path, options: dict) -> dict
                                 "valid_sdr_without": without, "valid_sdr_with": with_gain, "kept": with_gain > without}}
 
 
+def _setting(kv: str) -> tuple:
+    """``--set KEY=VALUE``: VALUE read as JSON (numbers), else kept as text."""
+    key, sep, value = kv.partition("=")
+    if not sep:
+        sys.exit(f"--set {kv}: expected KEY=VALUE")
+    try:
+        return key.replace("-", "_"), json.loads(value)
+    except json.JSONDecodeError:
+        return key.replace("-", "_"), value
+
+
 def _trained(path: Path, roots, valid, opts: dict):
     """The full-precision model at ``path`` if it was trained with ``opts`` on ``roots`` and
     validated on ``valid`` (a rerun after an interruption, or the same ``saesep train`` command
@@ -133,6 +145,9 @@ def main() -> None:
                     help="With --shipped: keep the separation options the models record (fit the gain, score, store).")
     ap.add_argument("--candidate", action="store_true",
                     help="Do not score the test splits (step 5): for a model still to be chosen on the valid splits.")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
+                    help="Change a training setting on top of the role's overrides, e.g. --set finetune_iters=1500 "
+                         "(repeatable; for a candidate).")
     ap.add_argument("--threads", type=int, default=THREADS,
                     help="Torch threads of the training (the same seed gives the same model only on as many).")
     args = ap.parse_args()
@@ -152,7 +167,8 @@ def main() -> None:
     for role in args.roles.split(","):
         t = time.time()
         full = work / f"{role}.pt"
-        opts = dict(target=role, preset="default", seed=args.seed, **ROLE_OVERRIDES.get(role, {}))
+        opts = {"target": role, "preset": "default", "seed": args.seed, **ROLE_OVERRIDES.get(role, {}),
+                **dict(_setting(kv) for kv in args.overrides)}
         valid = [base / name for name in ROLE_VALID[role]] if role in ROLE_VALID else None
         if args.shipped:
             full = out / f"{role}.pt"

@@ -143,10 +143,17 @@ def per_track(result: dict, metric: str | None = None, method: str = "saesep") -
 
 def paired(a: dict, b: dict) -> dict:
     """``a``, ``b``: ``{track: SDR}``. Mean over the tracks both have of a − b, and on how many a is better
-    (tracks where either is NaN are skipped)."""
+    (tracks where either is NaN are skipped); with 2 tracks or more also the standard error of
+    that mean, the median difference and the two-sided Wilcoxon signed-rank p-value."""
     d = np.array([a[k] - b[k] for k in a if k in b], dtype=float)
     d = d[np.isfinite(d)]
-    return {"mean": round(float(d.mean()), 3) if d.size else float("nan"), "better": int((d > 0).sum()), "tracks": int(d.size)}
+    out = {"mean": round(float(d.mean()), 3) if d.size else float("nan"), "better": int((d > 0).sum()), "tracks": int(d.size)}
+    if d.size >= 2:
+        from scipy.stats import wilcoxon
+
+        out.update(se=round(float(d.std(ddof=1) / np.sqrt(d.size)), 3), median=round(float(np.median(d)), 3),
+                   wilcoxon_p=round(float(wilcoxon(d).pvalue), 4) if np.any(d) else 1.0)
+    return out
 
 
 def wall(cmd: list[str]) -> float:

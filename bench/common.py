@@ -152,7 +152,7 @@ def paired(a: dict, b: dict) -> dict:
         from scipy.stats import wilcoxon
 
         out.update(se=round(float(d.std(ddof=1) / np.sqrt(d.size)), 3), median=round(float(np.median(d)), 3),
-                   wilcoxon_p=round(float(wilcoxon(d).pvalue), 4) if np.any(d) else 1.0)
+                   wilcoxon_p=float(f"{wilcoxon(d).pvalue:.3g}") if np.any(d) else 1.0)
     return out
 
 

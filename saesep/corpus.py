@@ -344,8 +344,10 @@ def build_track(plan: TrackPlan, out: Path) -> dict:
     with_drums = bool(rng.random() < 0.5)
     if with_drums:
         gain_db = float(rng.uniform(-12, -3))
-        stems["drums"] = render_part(sf2, 0, drum_part(plan.seconds, qpm, piece["ts"], rng), n, 64, drums=True) * 10 ** (gain_db / 20)
-        parts_info.append({"role": "drums", "instrument": "GM drum kit", "gain_db": round(gain_db, 2)})
+        log = []
+        stems["drums"] = render_part(sf2, 0, drum_part(plan.seconds, qpm, piece["ts"], rng), n, 64, drums=True,
+                                     log=log) * 10 ** (gain_db / 20)
+        parts_info.append({"role": "drums", "instrument": "GM drum kit", "gain_db": round(gain_db, 2), **synth_warnings(log)})
     # no clipping: scale the track so the mixture peaks at most at 0.9, quantise stems to 16 bit and
     # build the mixture as their exact integer sum
     peak = float(np.abs(sum(stems.values())).max())

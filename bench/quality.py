@@ -5,6 +5,7 @@ passthrough, the NMF baseline and Open-Unmix trained on the same data for the sa
 BSS Eval v4 (museval), 1 s windows, median over windows then over tracks.
 Usage: python bench/quality.py [--data corpora/medium] [--tracks 12] [--targets bass,lead,other,drums]
                                [--methods saesep,open-unmix,mixture,irm1] [--umx-cpu-scale 1]
+                               [--model other=candidate.pt]
 Open-Unmix gets the CPU seconds recorded in saesep's model file (training threads and loaders
 together); a trained Open-Unmix model is kept under bench/work/ and reused for the same budget.
 --umx-scores FILE takes Open-Unmix's per-track scores from an earlier results file of this
@@ -46,6 +47,8 @@ def main():
                     help="Open-Unmix's CPU budget as a multiple of saesep's training CPU time (1: equal)")
     ap.add_argument("--umx-scores", default=None, metavar="FILE",
                     help="Open-Unmix's per-track scores from an earlier results file (bench/results/NAME.json)")
+    ap.add_argument("--model", action="append", default=[], metavar="ROLE=FILE",
+                    help="a model file instead of the built-in for ROLE (a candidate; repeatable)")
     ap.add_argument("--methods", default=None, help="comma-separated subset of: saesep, saesep-wiener, "
                     f"{', '.join(ORACLES)}, nmf, open-unmix (default: all)")
     args = ap.parse_args()
@@ -54,10 +57,12 @@ def main():
         wanted |= {"saesep", "mixture", "irm1"}  # the gap needs them
         args.no_nmf |= "nmf" not in wanted
         args.no_umx |= "open-unmix" not in wanted
-    models = {t: load(p) for t, p in builtin.available().items()}
+    files = {**builtin.available(), **dict(m.split("=", 1) for m in args.model)}
+    models = {t: load(p) for t, p in files.items()}
     test = find_tracks(args.data, "test")
     train = find_tracks(args.data, "train")
-    out = {"data": args.data, "tracks_per_target": args.tracks, "targets": {}}
+    out = {"data": args.data, "tracks_per_target": args.tracks, "models": {t: str(p) for t, p in files.items()},
+           "targets": {}}
     for target in args.targets.split(","):
         model = models[target]
         tracks = [t for t in test if target in t.stems][: args.tracks]

@@ -25,15 +25,6 @@ import numpy as np
 from common import RESULTS, ROOT, WORK, paired, per_track
 
 
-def _value(text: str):
-    for cast in (int, float):
-        try:
-            return cast(text)
-        except ValueError:
-            pass
-    return text
-
-
 def compare(base, other) -> list[str]:
     """Median and paired difference (other − base) of SDR, SIR and SAR, from two ``evaluate`` JSON files."""
     a, b = (json.loads(Path(p).read_text()) for p in (base, other))
@@ -65,12 +56,13 @@ def main() -> None:
     from saesep.evaluation import evaluate
     from saesep.training import train
 
-    over = {}
-    for kv in args.overrides:
-        if "=" not in kv:
-            ap.error(f"expected key=value, got '{kv}'")
-        k, v = kv.split("=", 1)
-        over[k] = _value(v)
+    from saesep.config import parse_setting
+    from saesep.errors import SaesepError
+
+    try:
+        over = dict(map(parse_setting, args.overrides))
+    except SaesepError as e:
+        ap.error(str(e))
     data = [Path(d) for d in (args.data or [ROOT / "corpora" / "medium"])]
     out = WORK / "exp" / args.name
     out.mkdir(parents=True, exist_ok=True)

@@ -45,8 +45,7 @@ def main() -> None:
     args = ap.parse_args()
     a, b = (scores(s, args.target, args.metric) for s in (args.a, args.b))
     p = paired(a, b)
-    for label, s in (("A", args.a), ("B", args.b)):
-        v = a if label == "A" else b
+    for label, s, v in (("A", args.a, a), ("B", args.b, b)):
         print(f"{label} {s}: median {args.metric} {np.nanmedian(list(v.values())):.2f} dB over {len(v)} tracks")
     print(f"A - B: mean {p['mean']:+.2f} dB, A better on {p['better']}/{p['tracks']}, "
           f"standard error {p.get('se', float('nan')):.2f}, median {p.get('median', float('nan')):+.2f}, "

@@ -227,6 +227,20 @@ def preset(name: str) -> Preset:
     return PRESETS[name]()
 
 
+def parse_setting(text: str) -> tuple[str, int | float | str]:
+    """``KEY=VALUE`` as a script gives a training setting (``iters-per-layer=750``): the key
+    with underscores, the value a number where it reads as one, else text."""
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise SaesepError(f"expected KEY=VALUE, got '{text}'")
+    for cast in (int, float):
+        try:
+            return key.replace("-", "_"), cast(value)
+        except ValueError:
+            pass
+    return key.replace("-", "_"), value
+
+
 def to_dict(obj) -> dict:
     return dataclasses.asdict(obj)
 

@@ -9,6 +9,7 @@ same files, whatever ``--jobs``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -202,15 +203,14 @@ def drum_part(length_s: float, qpm: float, ts: tuple, rng) -> list:
 
 # fluidsynth's warnings and errors of this process (see _capture_synth_log)
 _SYNTH_LOG: list[str] = []
-_SYNTH_LOG_HOOK = []
 
 
-def _capture_synth_log(fluidsynth) -> None:
+@functools.cache
+def _capture_synth_log(fluidsynth):
     """Route fluidsynth's warnings and errors into ``_SYNTH_LOG`` instead of stderr, once per
     process: a dense part (a pad's long chords) prints hundreds of lines about voices it
-    could not allocate and events it dropped, which buried a corpus build's progress bar."""
-    if _SYNTH_LOG_HOOK:
-        return
+    could not allocate and events it dropped, which buried a corpus build's progress bar.
+    Returns the callback, which the cache keeps alive as long as fluidsynth may call it."""
     import ctypes
 
     proto = ctypes.CFUNCTYPE(None, ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p)
@@ -219,7 +219,7 @@ def _capture_synth_log(fluidsynth) -> None:
     set_log.argtypes = [ctypes.c_int, proto, ctypes.c_void_p]
     for level in (1, 2):  # FLUID_ERR, FLUID_WARN
         set_log(level, hook, None)
-    _SYNTH_LOG_HOOK.append(hook)  # the callback must outlive every synth
+    return hook
 
 
 def render_part(sf2: Path, program: int, events: list, n_samples: int, pan: int, drums: bool = False,

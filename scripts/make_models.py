@@ -45,7 +45,7 @@ sys.path.insert(0, str(ROOT))
 from saesep import corpus, model as model_io  # noqa: E402
 from saesep.evaluation import OPTION_GRID, choose_options, evaluate  # noqa: E402
 from saesep.calibration import fit_output_gain  # noqa: E402
-from saesep.config import to_dict  # noqa: E402
+from saesep.config import parse_setting, to_dict  # noqa: E402
 from saesep.training import configs, train  # noqa: E402
 
 # the training corpora: folder name → how corpus.build makes it (apt-get install csound-soundfont for gmbank)
@@ -107,17 +107,6 @@ def choose_output_gain(m, plain: Path, roots, base: Path, options: dict) -> dict
                                 "valid_sdr_without": without, "valid_sdr_with": with_gain, "kept": with_gain > without}}
 
 
-def _setting(kv: str) -> tuple:
-    """``--set KEY=VALUE``: VALUE read as JSON (numbers), else kept as text."""
-    key, sep, value = kv.partition("=")
-    if not sep:
-        sys.exit(f"--set {kv}: expected KEY=VALUE")
-    try:
-        return key.replace("-", "_"), json.loads(value)
-    except json.JSONDecodeError:
-        return key.replace("-", "_"), value
-
-
 def _trained(path: Path, roots, valid, opts: dict):
     """The full-precision model at ``path`` if it was trained with ``opts`` on ``roots`` and
     validated on ``valid`` (a rerun after an interruption, or the same ``saesep train`` command
@@ -168,7 +157,7 @@ def main() -> None:
         t = time.time()
         full = work / f"{role}.pt"
         opts = {"target": role, "preset": "default", "seed": args.seed, **ROLE_OVERRIDES.get(role, {}),
-                **dict(_setting(kv) for kv in args.overrides)}
+                **dict(map(parse_setting, args.overrides))}
         valid = [base / name for name in ROLE_VALID[role]] if role in ROLE_VALID else None
         if args.shipped:
             full = out / f"{role}.pt"

@@ -61,3 +61,13 @@ def test_resume_with_another_target_is_refused_naming_the_difference(track_folde
     res = subprocess.run(cmd + ["--resume", "--target", "drums", "--seed", "7"], capture_output=True, text=True)
     assert res.returncode == 1 and "Traceback" not in res.stderr
     assert "--target bass (asked: drums)" in res.stderr and "--seed" in res.stderr
+
+
+def test_a_scripts_setting_reads_numbers_and_names_as_the_config_does():
+    from saesep.config import parse_setting
+
+    assert parse_setting("iters-per-layer=750") == ("iters_per_layer", 750)
+    assert parse_setting("lr=1e-3") == ("lr", 0.001)
+    assert parse_setting("lr_schedule=cosine") == ("lr_schedule", "cosine")
+    with pytest.raises(SaesepError, match="KEY=VALUE"):
+        parse_setting("cosine")

@@ -177,8 +177,8 @@ def alternated(runs: dict[str, list[str]], rounds: int) -> dict[str, list[float]
 
 
 def write_results(name: str, data: dict) -> Path:
-    RESULTS.mkdir(parents=True, exist_ok=True)
     p = RESULTS / f"{name}.json"
+    p.parent.mkdir(parents=True, exist_ok=True)
     p.write_text(json.dumps({"machine": machine(), **data}, indent=1))
     print(f"results written to {p.relative_to(ROOT)}")
     return p

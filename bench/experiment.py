@@ -2,15 +2,14 @@
 """Train one role with changed settings, score it on the test split, compare it track by track.
 
     python bench/experiment.py NAME ROLE [--data DIR ...] [--against EVAL.json] [key=value ...]
-    python bench/experiment.py --compare BASE.eval.json OTHER.eval.json [...]
 
-The first form trains ``ROLE`` on the ``--data`` folders (default ``corpora/medium``) with
+Trains ``ROLE`` on the ``--data`` folders (default ``corpora/medium``) with
 the default preset changed by the ``key=value`` pairs (any TrainConfig or SpectralConfig
 field: ``layers=5 max_freq=2000 lr=0.0003 seed=1``), writes the model and its scores on
 the first folder's test split to ``bench/work/exp/NAME/``, and prints the median SDR and
 the paired differences (SDR, SIR, SAR) against ``--against`` (default: the built-in
-model's stored scores, ``bench/results/ROLE.eval.json``). This is how the "tried"
-changes in the README were measured. ``--compare`` prints the same for stored results.
+model's stored scores, ``bench/results/ROLE.eval.json``). This is how the earlier
+rows of docs/experiments.md were measured. ``bench/pair.py`` pairs stored results.
 """
 
 from __future__ import annotations
@@ -39,20 +38,12 @@ def compare(base, other) -> list[str]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--compare", nargs="+", metavar="EVAL.json", help="BASE then the results to compare with it.")
-    ap.add_argument("name", nargs="?")
-    ap.add_argument("role", nargs="?")
+    ap.add_argument("name")
+    ap.add_argument("role")
     ap.add_argument("overrides", nargs="*", metavar="key=value")
     ap.add_argument("--data", action="append", help="Training folder (repeat to pool several).")
     ap.add_argument("--against", help="Scores to compare with (default bench/results/ROLE.eval.json).")
     args = ap.parse_intermixed_args()  # key=value pairs may follow --data
-    if args.compare:
-        for other in args.compare[1:]:
-            print(other)
-            print("\n".join("  " + line for line in compare(args.compare[0], other)))
-        return
-    if not (args.name and args.role):
-        ap.error("give NAME and ROLE, or --compare")
     from saesep.evaluation import evaluate
     from saesep.training import train
 

@@ -25,7 +25,8 @@ from common import machine, write_results
 from saesep import audio  # noqa: E402
 from saesep.datasets import find_tracks  # noqa: E402
 from saesep.model import load  # noqa: E402
-from saesep.separation import check_mask_power, mask_power  # noqa: E402
+from saesep.backend import NumpyOps  # noqa: E402
+from saesep.separation import check_mask_power, mask_power, ratio_mask  # noqa: E402
 from saesep.spectral import context_margin, stft  # noqa: E402
 
 
@@ -43,8 +44,7 @@ def passed_energy(model, track, p: float) -> dict[str, tuple[float, float]]:
     m = context_margin(cfg)
     with torch.no_grad():
         est = model.estimate_sequence(torch.nn.functional.pad(torch.from_numpy(mag), (0, 0, m, m))).numpy()
-    rest = np.maximum(mag - est, 0)
-    mask = est ** p / (est ** p + rest ** p + 1e-12)
+    mask = ratio_mask(NumpyOps(), est, mag, p)
     out = {}
     for stem, path in track.stems.items():
         s = spectra(path, cfg)

@@ -107,8 +107,9 @@ def output_gain(model) -> np.ndarray | None:
                      "output gain", "SeparationOptions(calibrate=False)")
 
 
-def _sharpened(ops, e, cmag, p: float):
-    """The ratio mask with exponent p: |Ŝ|ᵖ / (|Ŝ|ᵖ + (|X| − |Ŝ|)₊ᵖ) (0 where both are 0)."""
+def ratio_mask(ops, e, cmag, p: float):
+    """The ratio mask with exponent p: |Ŝ|ᵖ / (|Ŝ|ᵖ + (|X| − |Ŝ|)₊ᵖ) (0 where both are 0);
+    ``e``: the estimate |Ŝ|, ``cmag``: |X|, ``ops``: the array library (``NumpyOps()`` for numpy)."""
     ep = e ** p
     return ep / (ep + ops.maximum(cmag - e, 0) ** p + 1e-12)
 
@@ -340,7 +341,7 @@ class _Engine:
             safe = ops.where(cmag > 0, cmag, 1.0)
             if self.opts.mask == "ratio":  # |Ŝ| at most |X| (silence where X = 0)
                 outs = ops.stack([centre * ops.minimum(e / safe, 1.0) if p == 1 else
-                                  centre * _sharpened(ops, e, cmag, p) for e, p in zip(est, self.powers)])
+                                  centre * ratio_mask(ops, e, cmag, p) for e, p in zip(est, self.powers)])
             else:  # unbounded; |Ŝ| with phase 0 where X = 0
                 outs = ops.stack([ops.where(cmag > 0, centre * (e / safe), e) for e in est])
         if any(self.iterations) and self.ch == 2:

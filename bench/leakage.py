@@ -68,13 +68,12 @@ def main() -> None:
     for t in tracks:
         for stem, e in passed_energy(model, t, p).items():
             total[stem] = total.get(stem, np.zeros(2)) + e
-    leak = {s: v[0] for s, v in total.items() if s != model.target}
-    kept = total[model.target][0]
-    sir = 10 * np.log10(kept / sum(leak.values()))
+    interference = sum(v[0] for s, v in total.items() if s != model.target)
+    sir = 10 * np.log10(total[model.target][0] / interference)
     print(f"{machine()['cpu']}\n{args.model} ({model.target}), exponent {p:g}, {len(tracks)} tracks of {args.data}/{args.split}")
     print(f"{'stem':<8} {'passed':>7} {'of the interference':>20}")
     for s, (passed, energy) in sorted(total.items()):
-        share = "" if s == model.target else f"{passed / sum(leak.values()):.0%}"
+        share = "" if s == model.target else f"{passed / interference:.0%}"
         print(f"{s:<8} {passed / energy:>7.0%} {share:>20}")
     print(f"pooled SIR {sir:.2f} dB")
     if args.name:

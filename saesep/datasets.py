@@ -6,6 +6,7 @@ Layout: ``<root>/<split>/<track>/<stem>.{wav,flac,…}`` plus an optional
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,6 +54,18 @@ def require_target(tracks: list[Track], target: str, where) -> list[Track]:
         names = sorted({s for t in tracks for s in t.stems})
         raise SaesepError(f"no track in '{where}' has a '{target}' stem (stems found: {', '.join(names) or 'none'})")
     return have
+
+
+def _frame_energy(spec: np.ndarray) -> np.ndarray:
+    """Energy of every frame of ``spec (bins, frames)``, summed over a bins-major copy: the
+    rounding does not depend on the layout the STFT returns."""
+    return np.ascontiguousarray(np.abs(spec) ** 2).sum(0)
+
+
+def _with_gaps(parts: list[np.ndarray], gap: int) -> np.ndarray:
+    """``parts`` concatenated along their first axis, with ``gap`` zeros before, between and after them."""
+    zeros = np.zeros((gap, *parts[0].shape[1:]), parts[0].dtype)
+    return np.concatenate([zeros] + [x for p in parts for x in (p, zeros)])
 
 
 def _abs(z: torch.Tensor) -> torch.Tensor:
@@ -113,57 +126,55 @@ class BlockSampler:
 
     def _load_pool(self, picked: list[int], channel_draw: np.ndarray) -> None:
         self.spec, self.active = {}, {}  # free the old pool before loading the next
-        specs: dict[str, list] = {}
+        # decoding and the STFT release the GIL: the tracks load on as many threads as training uses
+        # (it waits for the pool), each track's spectra the same as on one
+        with ThreadPoolExecutor(max(1, torch.get_num_threads())) as ex:
+            loaded = list(ex.map(self._track_spectra, [self.tracks[i] for i in picked], channel_draw))
         margin = context_margin(self.cfg)
         offsets = context_offsets(self.cfg)
-        for i, u in zip(picked, channel_draw):
-            t = self.tracks[i]
-            waves = {}
-            for stem, path in t.stems.items():
-                a, _ = audio_io.read(path, self.cfg.sample_rate)
-                waves[stem] = a
-            if t.mixture is not None:
-                waves[MIXTURE] = audio_io.read(t.mixture, self.cfg.sample_rate)[0]
-            n = min(w.shape[1] for w in waves.values())  # stems of unequal length: their common start
-            if t.mixture is None and waves:
-                waves[MIXTURE] = sum(w[:, :n] for w in waves.values())
-            for stem, a in waves.items():
-                # augmentation: one channel, or their mean, per track
-                ch = a.shape[0]
-                pick = int(u * (ch + 1)) if ch > 1 else 0
-                mono = a[pick, :n] if pick < ch else a[:, :n].mean(0)
-                spec = stft(mono, self.cfg)
-                if self.cfg.net_bins < spec.shape[0]:  # keep a copy of the network's band, free the rest now
-                    spec = spec[:self.cfg.net_bins].copy()
-                specs.setdefault(stem, []).append(spec)
-        for stem, lst in specs.items():
-            # concatenate tracks with a gap of `margin` silent frames so blocks never straddle two tracks
-            gap = np.zeros((self.cfg.net_bins, 2 * margin + 1), np.complex64)
-            parts, starts, pos = [], [], 0
-            for s in lst:
-                parts += [gap, s]
-                starts.append(pos + gap.shape[1])
-                pos += gap.shape[1] + s.shape[1]
-            parts.append(gap)
-            spec = np.concatenate(parts, axis=1)
-            energy = (np.abs(spec) ** 2).sum(0)
+        for stem in dict.fromkeys(s for spectra in loaded for s in spectra):
+            # (spectrum, energies) of each track, dropped from `loaded` so that each stem's are freed once concatenated
+            tracks = [spectra.pop(stem) for spectra in loaded if stem in spectra]
+            # frames-major (frames, bins), tracks concatenated with a gap of `margin` silent frames so
+            # blocks never straddle two tracks
+            gap = 2 * margin + 1
+            spec = _with_gaps([s for s, _ in tracks], gap)
+            energy = _with_gaps([e for _, e in tracks], gap)
+            valid = _with_gaps([np.ones(len(e), bool) for _, e in tracks], gap)
             # a block is silent when all its frames are below the threshold (relative to the stem's loudest frame),
             # in the network's band
             thresh = energy.max() * 10 ** (self.tcfg.silence_db / 10) if energy.max() > 0 else np.inf
             loud = energy > thresh
-            valid = np.zeros(spec.shape[1], bool)
-            for st, s in zip(starts, lst):
-                valid[st:st + s.shape[1]] = True
-            block_loud = np.zeros(spec.shape[1], bool)
+            block_loud = np.zeros(len(spec), bool)
             for o in offsets:
                 block_loud |= np.roll(loud, -o)
-            # frames-major real/imag pairs: gathers and sums run on float tensors (fast); a complex64
-            # is its (real, imag) float32 pair, so one transposing copy makes them (10× np.stack's speed)
-            frames_major = np.ascontiguousarray(spec.T, np.complex64)
-            self.spec[stem] = torch.from_numpy(frames_major.view(np.float32).reshape(*frames_major.shape, 2))
+            # real/imag pairs: gathers and sums run on float tensors (fast); a complex64 is its (real, imag)
+            # float32 pair, so the view costs nothing
+            self.spec[stem] = torch.from_numpy(spec.view(np.float32).reshape(*spec.shape, 2))
             self.active[stem] = np.flatnonzero(valid & block_loud)
         if self.target not in self.active or len(self.active[self.target]) == 0:
             raise SaesepError(f"the '{self.target}' stems drawn for training are silent")
+
+    def _track_spectra(self, t: Track, u: float) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """One track's stems and mixture as frames-major spectra ``(frames, net_bins)`` of one
+        channel, or of their mean (augmentation: drawn per track by ``u`` in [0, 1)), each with
+        its frames' energies."""
+        waves = {stem: audio_io.read(path, self.cfg.sample_rate)[0] for stem, path in t.stems.items()}
+        if t.mixture is not None:
+            waves[MIXTURE] = audio_io.read(t.mixture, self.cfg.sample_rate)[0]
+        n = min(w.shape[1] for w in waves.values())  # stems of unequal length: their common start
+        if t.mixture is None and waves:
+            waves[MIXTURE] = sum(w[:, :n] for w in waves.values())
+        spectra = {}
+        for stem, a in waves.items():
+            ch = a.shape[0]
+            pick = int(u * (ch + 1)) if ch > 1 else 0
+            mono = a[pick, :n] if pick < ch else a[:, :n].mean(0)
+            # librosa's STFT is Fortran-ordered: its transpose is frames-major already (a copy
+            # only where the network sees fewer bins than the STFT has)
+            spec = stft(mono, self.cfg)[:self.cfg.net_bins]
+            spectra[stem] = np.ascontiguousarray(spec.T), _frame_energy(spec)
+        return spectra
 
     # ---- drawing ----------------------------------------------------------------
     def _blocks(self, stem: str, centres: np.ndarray) -> torch.Tensor:

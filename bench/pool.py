@@ -7,7 +7,7 @@ timed; they take turns pool by pool, the first to read a pool's files rotating. 
 must be the same in every run (checked with a hash of their spectra and blocks).
 
 Training waits while a pool loads: a default run of other (7,500 Adam iterations, a pool
-every 50,000 blocks) loads 37 pools of 32 tracks.
+every 50,000 blocks) loads up to 39 pools of 32 tracks.
 
 Usage: python bench/pool.py [--data corpora/band-medium --data corpora/medium ...]
                             [--target other] [--pools 4] [--threads 1,2] [--baseline DIR] [--name pool_cpu]

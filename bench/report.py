@@ -209,7 +209,7 @@ def training() -> list[str]:
         return []
     lines = ["## Training: loading a pool", "",
              "Training waits while a pool of tracks loads (32 by default: decoding their stems, one STFT each; "
-             f"a default run of other loads 37). `python bench/pool.py --baseline DIR` ({machine(d)}; the built-ins' "
+             f"a default run of other loads up to 39). `python bench/pool.py --baseline DIR` ({machine(d)}; the built-ins' "
              f"corpora, target {d['target']}, medians of {d['pools']} pools, each version in a process of its own "
              "that loads one pool after another; the same pools in every run, checked):", "",
              "| run | wall s | CPU s | × the first run's speed | peak resident MB while it loads |", "|---|---|---|---|---|"]

@@ -134,13 +134,13 @@ class BlockSampler:
         offsets = context_offsets(self.cfg)
         for stem in dict.fromkeys(s for spectra in loaded for s in spectra):
             # (spectrum, energies) of each track, dropped from `loaded` so that each stem's are freed once concatenated
-            tracks = [spectra.pop(stem) for spectra in loaded if stem in spectra]
+            per_track = [spectra.pop(stem) for spectra in loaded if stem in spectra]
             # frames-major (frames, bins), tracks concatenated with a gap of `margin` silent frames so
             # blocks never straddle two tracks
             gap = 2 * margin + 1
-            spec = _with_gaps([s for s, _ in tracks], gap)
-            energy = _with_gaps([e for _, e in tracks], gap)
-            valid = _with_gaps([np.ones(len(e), bool) for _, e in tracks], gap)
+            spec = _with_gaps([s for s, _ in per_track], gap)
+            energy = _with_gaps([e for _, e in per_track], gap)
+            valid = _with_gaps([np.ones(len(e), bool) for _, e in per_track], gap)
             # a block is silent when all its frames are below the threshold (relative to the stem's loudest frame),
             # in the network's band
             thresh = energy.max() * 10 ** (self.tcfg.silence_db / 10) if energy.max() > 0 else np.inf

@@ -13,7 +13,7 @@ import shutil
 import statistics
 import sys
 
-from common import WORK, alternated, long_song, machine, write_results
+from common import WORK, alternated, long_song, machine, results_name, write_results
 
 
 def main():
@@ -23,7 +23,7 @@ def main():
     ap.add_argument("--target", default="lead")
     ap.add_argument("--jobs", default="2", help="Comma-separated -j values compared with -j 1.")
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--name", default="batch_cpu")
+    ap.add_argument("--name", type=results_name, default="batch_cpu")
     args = ap.parse_args()
     folder = WORK / f"batch_{args.songs}x{args.seconds:g}s"
     song = long_song(args.seconds, WORK / f"song_{int(args.seconds)}s.wav")

@@ -18,7 +18,7 @@ import argparse
 
 import numpy as np
 
-from common import paired, read_target, write_results
+from common import paired, read_target, results_name, write_results
 
 from saesep.datasets import find_tracks  # noqa: E402
 from saesep.evaluation import mdx_sdr  # noqa: E402
@@ -55,7 +55,7 @@ def main():
     ap.add_argument("--split", default="valid")
     ap.add_argument("--corpus", action="append", default=None, help="NAME=FOLDER (repeat)")
     ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--name", default="experiments/blend_valid")
+    ap.add_argument("--name", type=results_name, default="experiments/blend_valid")
     a = ap.parse_args()
     blends = [[float(x) for x in b.split(",")] for b in (a.blend or [",".join(["1"] * len(a.model))])]
     if any(len(b) != len(a.model) for b in blends):

@@ -18,7 +18,7 @@ import argparse
 
 import numpy as np
 
-from common import ROOT, paired, score_estimates, write_results
+from common import ROOT, paired, score_estimates, results_name, write_results
 
 from saesep import model as model_io, models as builtin  # noqa: E402
 from saesep.datasets import find_tracks, require_target  # noqa: E402
@@ -43,7 +43,7 @@ def main() -> None:
     ap.add_argument("--split", default="test")
     ap.add_argument("--data", default=str(ROOT / "corpora" / "medium"))
     ap.add_argument("--tracks", type=int, default=None)
-    ap.add_argument("--name", default=None)
+    ap.add_argument("--name", type=results_name, default=None)
     args = ap.parse_args()
     models = {n: model_io.load(p) for n, p in builtin.available().items()}
     tracks = require_target(find_tracks(args.data, args.split), args.role, args.data)[: args.tracks]

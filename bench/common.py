@@ -176,8 +176,19 @@ def alternated(runs: dict[str, list[str]], rounds: int) -> dict[str, list[float]
     return times
 
 
+def results_name(name: str) -> str:
+    """``name`` if ``bench/results/NAME.json`` lies under bench/results (the scripts' ``--name`` type:
+    a bad name fails before the run, not after it)."""
+    import argparse
+
+    if not (RESULTS / f"{name}.json").resolve().is_relative_to(RESULTS.resolve()):
+        raise argparse.ArgumentTypeError(f"a results name is a path under bench/results/, got '{name}'")
+    return name
+
+
 def write_results(name: str, data: dict) -> Path:
-    p = RESULTS / f"{name}.json"
+    """``data`` and the machine to ``bench/results/NAME.json``."""
+    p = RESULTS / f"{results_name(name)}.json"
     p.parent.mkdir(parents=True, exist_ok=True)
     p.write_text(json.dumps({"machine": machine(), **data}, indent=1))
     print(f"results written to {p.relative_to(ROOT)}")

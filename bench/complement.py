@@ -30,7 +30,7 @@ import json
 
 import numpy as np
 
-from common import RESULTS, ROOT, gap_closed, paired, per_track, score_estimates, write_results
+from common import RESULTS, ROOT, gap_closed, paired, per_track, score_estimates, results_name, write_results
 
 from saesep import model as model_io, models as builtin  # noqa: E402
 from saesep.datasets import find_tracks, require_target  # noqa: E402
@@ -59,7 +59,7 @@ def main() -> None:
     ap.add_argument("--data", default=str(ROOT / "corpora" / "medium"))
     ap.add_argument("--tracks", type=int, default=None, help="Only the first N test tracks with the role.")
     ap.add_argument("--shares", default="", help="Comma-separated shares of the rest to score besides 0.5.")
-    ap.add_argument("--name", default=None)
+    ap.add_argument("--name", type=results_name, default=None)
     args = ap.parse_args()
     shares = [float(w) for w in args.shares.split(",") if w]
     models = {n: model_io.load(p) for n, p in builtin.available().items()}

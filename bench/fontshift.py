@@ -17,7 +17,7 @@ import argparse
 import json
 from pathlib import Path
 
-from common import WORK, gap_closed, paired, per_track, write_results  # noqa: E402  (bench/common.py puts the repository on sys.path)
+from common import WORK, gap_closed, paired, per_track, results_name, write_results  # noqa: E402  (bench/common.py puts the repository on sys.path)
 from saesep import corpus  # noqa: E402
 from saesep.evaluation import evaluate  # noqa: E402
 from saesep.models import available  # noqa: E402
@@ -43,7 +43,7 @@ def main() -> None:
     ap.add_argument("--size", default="medium")
     ap.add_argument("--tracks", type=int, default=1000, help="first N test tracks that have the role")
     ap.add_argument("--roles", default="bass,lead,other,drums")
-    ap.add_argument("--name", default="fontshift", help="results file: bench/results/NAME.json")
+    ap.add_argument("--name", type=results_name, default="fontshift", help="results file: bench/results/NAME.json")
     args = ap.parse_args()
     data = Path(args.data)
     renders = {"TimGM6mb (test font)": data, f"{Path(TRAIN_FONT).stem} (training font)": rerendered(data, args.size)}

@@ -25,7 +25,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from common import WORK, gap_closed, machine, paired, per_track, write_results
+from common import WORK, gap_closed, machine, paired, per_track, results_name, write_results
 
 from saesep.evaluation import evaluate  # noqa: E402
 from saesep.models import path_for  # noqa: E402
@@ -89,7 +89,7 @@ def main():
     ap.add_argument("--wiener-iterations", type=int, default=None,
                     help="EM iterations of the stereo Wiener filter for --model (default: the model file's)")
     ap.add_argument("--reference-wiener-iterations", type=int, default=None, help="the same for --reference")
-    ap.add_argument("--name", default=None)
+    ap.add_argument("--name", type=results_name, default=None)
     args = ap.parse_args()
     targets = {read_meta(m)["target"] for m in args.model}
     if len(targets) != 1:

@@ -20,7 +20,7 @@ import argparse
 import numpy as np
 import torch
 
-from common import machine, write_results
+from common import machine, results_name, write_results
 
 from saesep import audio  # noqa: E402
 from saesep.datasets import find_tracks  # noqa: E402
@@ -59,7 +59,7 @@ def main() -> None:
     ap.add_argument("--split", default="valid")
     ap.add_argument("--tracks", type=int, default=60, help="the first N tracks that have the target")
     ap.add_argument("--power", type=float, default=None, help="the mask's exponent (default: the model's)")
-    ap.add_argument("--name", default=None, help="write bench/results/NAME.json")
+    ap.add_argument("--name", type=results_name, default=None, help="write bench/results/NAME.json")
     args = ap.parse_args()
     model = load(args.model)
     p = mask_power(model) if args.power is None else check_mask_power(args.power)

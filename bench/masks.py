@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from common import score_all, write_results  # noqa: E402  (bench/common.py puts the repository on sys.path)
+from common import score_all, results_name, write_results  # noqa: E402  (bench/common.py puts the repository on sys.path)
 from saesep.datasets import find_tracks  # noqa: E402
 from saesep.model import load  # noqa: E402
 from saesep.separation import SeparationOptions, separate  # noqa: E402
@@ -30,7 +30,7 @@ def main() -> None:
     ap.add_argument("--tracks", type=int, default=12)
     ap.add_argument("--models", default="saesep/models", help="folder with <role>.pt")
     ap.add_argument("--roles", default="bass,lead,other,drums")
-    ap.add_argument("--name", default="masks", help="results file name under bench/results/")
+    ap.add_argument("--name", type=results_name, default="masks", help="results file name under bench/results/")
     args = ap.parse_args()
     roles = args.roles.split(",")
     models = {r: load(Path(args.models) / f"{r}.pt") for r in roles}

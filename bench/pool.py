@@ -22,7 +22,7 @@ import statistics
 import subprocess
 import sys
 
-from common import ROOT, machine, write_results
+from common import ROOT, machine, results_name, write_results
 
 BUILT_IN_DATA = ["corpora/band-medium", "corpora/medium", "corpora/medium-gmbank"]
 
@@ -89,7 +89,7 @@ def main() -> None:
     ap.add_argument("--pools", type=int, default=4)
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--baseline", help="a checkout of another version of saesep, loaded with the most threads")
-    ap.add_argument("--name", default="pool_cpu")
+    ap.add_argument("--name", type=results_name, default="pool_cpu")
     args = ap.parse_args()
     data = args.data or BUILT_IN_DATA
     counts = [int(v) for v in args.threads.split(",")]

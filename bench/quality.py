@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common import ROOT, WORK, gap_closed, paired, score_all, write_results
+from common import ROOT, WORK, gap_closed, paired, score_all, results_name, write_results
 
 import umx as umx_bench  # noqa: E402
 from saesep import audio, models as builtin  # noqa: E402
@@ -42,7 +42,7 @@ def main():
     ap.add_argument("--targets", default="bass,lead,other,drums")
     ap.add_argument("--no-umx", action="store_true")
     ap.add_argument("--no-nmf", action="store_true")
-    ap.add_argument("--name", default="quality", help="results file name under bench/results/")
+    ap.add_argument("--name", type=results_name, default="quality", help="results file name under bench/results/")
     ap.add_argument("--umx-cpu-scale", type=float, default=1.0,
                     help="Open-Unmix's CPU budget as a multiple of saesep's training CPU time (1: equal)")
     ap.add_argument("--umx-scores", default=None, metavar="FILE",
@@ -57,6 +57,9 @@ def main():
         wanted |= {"saesep", "mixture", "irm1"}  # the gap needs them
         args.no_nmf |= "nmf" not in wanted
         args.no_umx |= "open-unmix" not in wanted
+    bad = [m for m in args.model if "=" not in m]
+    if bad:
+        ap.error(f"--model takes ROLE=FILE, got '{bad[0]}'")
     files = {**builtin.available(), **dict(m.split("=", 1) for m in args.model)}
     models = {t: load(p) for t, p in files.items()}
     test = find_tracks(args.data, "test")

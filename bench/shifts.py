@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common import read_target, write_results
+from common import read_target, results_name, write_results
 
 from saesep.datasets import find_tracks  # noqa: E402
 from saesep.evaluation import mdx_sdr  # noqa: E402
@@ -61,7 +61,7 @@ def main() -> None:
     ap.add_argument("--split", default="valid")
     ap.add_argument("--corpus", action="append")
     ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--name", default=None)
+    ap.add_argument("--name", type=results_name, default=None)
     args = ap.parse_args()
     counts = [int(c) for c in args.shifts.split(",")]
     corpora = args.corpus or ["corpora/band-medium", "corpora/band-opl3-valid", "corpora/medium"]

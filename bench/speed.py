@@ -19,7 +19,7 @@ import types
 
 import torch
 
-from common import WORK, long_song, machine, write_results
+from common import WORK, long_song, machine, results_name, write_results
 
 from saesep import models as builtin  # noqa: E402
 from saesep.backend import choose_engine  # noqa: E402
@@ -112,7 +112,7 @@ def main():
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--no-umx", action="store_true")
     ap.add_argument("--roles", action="store_true", help="Also time other alone, -t other and -t all (built-in models).")
-    ap.add_argument("--name", default=None, help="results file name under bench/results/ (default speed_DEVICE)")
+    ap.add_argument("--name", type=results_name, default=None, help="results file name under bench/results/ (default speed_DEVICE)")
     args = ap.parse_args()
     song = long_song(args.seconds, WORK / f"song_{int(args.seconds)}s.wav")
     path = args.model or str(builtin.path_for(builtin.DEFAULT_TARGET))

@@ -16,14 +16,14 @@ import sys
 import numpy as np
 import soundfile as sf
 
-from common import WORK, alternated, long_song, machine, write_results
+from common import WORK, alternated, long_song, machine, results_name, write_results
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--seconds", type=float, default=240.0)
-    ap.add_argument("--name", default="startup_cpu")
+    ap.add_argument("--name", type=results_name, default="startup_cpu")
     args = ap.parse_args()
     one = WORK / "one_second.wav"
     one.parent.mkdir(parents=True, exist_ok=True)

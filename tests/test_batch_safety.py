@@ -4,6 +4,7 @@ import hashlib
 import json
 import os
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -344,3 +345,21 @@ def test_a_stop_held_in_another_thread_is_raised_in_the_main_thread(stop_handler
         for _ in range(100):  # the handler runs in the main thread at its next check
             time.sleep(0.01)
     assert not t.is_alive()
+
+
+def test_a_failed_song_leaves_no_empty_output_folder(tiny_model, tmp_path):
+    good = _song(tmp_path / "good.wav")
+    silent = tmp_path / "silent.wav"
+    sf.write(silent, np.zeros((SR, 2), np.float32), SR)
+    out = tmp_path / "out"
+    res = _extract(good, silent, "-m", tiny_model[0], "-o", out)
+    assert res.exit_code == 1 and "silent" in res.output
+    assert sorted(p.relative_to(out) for p in out.rglob("*")) == [Path("good"), Path("good") / "bass.wav"]
+
+
+def test_a_run_whose_only_song_fails_leaves_no_output_folder(tiny_model, tmp_path):
+    silent = tmp_path / "silent.wav"
+    sf.write(silent, np.zeros((SR, 2), np.float32), SR)
+    res = _extract(silent, "-m", tiny_model[0], "-o", tmp_path / "new" / "out")
+    assert res.exit_code == 1
+    assert not (tmp_path / "new").exists()

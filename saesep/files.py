@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import tempfile
 from pathlib import Path
@@ -23,7 +24,7 @@ def atomic_output(path, protect: tuple = ()):
     for p in protect:
         if Path(p).exists() and path.exists() and os.path.samefile(p, path):
             raise SaesepError(f"refusing to overwrite the input file '{p}'")
-    made = [d for d in (path.parent, *path.parent.parents) if not d.exists()]  # deepest first
+    made = list(itertools.takewhile(lambda d: not d.exists(), (path.parent, *path.parent.parents)))  # deepest first
     # a short hidden name: it fits the file system whenever the final name does, and folder
     # scans skip it (a killed run's leftovers are never taken for inputs)
     stem = os.fsencode(path.stem)[:24].decode("utf-8", "ignore")
